@@ -1,0 +1,238 @@
+/* nbdcli - an interactive shell for the NBD protocol.
+ * Copyright the nbdcli authors, MIT licence.
+ */
+#include <config.h>
+
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lineedit.h"
+#include "nbdcli.h"
+
+struct cli cli = { .progname = "nbdcli" };
+
+
+static void __attribute__ ((noreturn))
+usage (FILE *fp, int status)
+{
+  fprintf (fp,
+"usage: %s [OPTIONS] [URI | HOST[:PORT] | SOCKET-PATH | [ SERVER-CMD ARGS... ]]\n"
+"\n"
+"An interactive shell for the NBD protocol: send each negotiation option\n"
+"by hand, see every reply decoded, and get a FLAG when the server breaks\n"
+"the protocol.\n"
+"\n"
+"Options:\n"
+"  -c, --command 'CMD; CMD'   run commands and exit (repeatable)\n"
+"  -f, --file FILE            run a script (- for stdin) and exit\n"
+"  -t, --timeout SECONDS      limit for every wait on the server (10)\n"
+"      --client-flags N       client flags to send instead of the derived ones\n"
+"      --tls-certificates DIR X.509 credentials (ca-cert.pem, client-cert.pem,\n"
+"                             client-key.pem)\n"
+"      --tls-psk FILE         PSK keys file (psktool format)\n"
+"      --tls-username NAME    PSK user name\n"
+"      --tls-hostname NAME    name to check in the server's certificate\n"
+"      --tls-verify-peer=no   do not verify the server's certificate\n"
+"      --dump-config          print how nbdcli was built\n"
+"  -V, --version              print the version\n"
+"  -h, --help                 this help\n"
+"\n"
+"Without -c or -f, a terminal on stdin gets the interactive shell and\n"
+"anything else is read as a script.  Exit status: 0 nothing flagged,\n"
+"1 a command failed, 2 usage error, 3 the server was flagged.\n",
+           cli.progname);
+  exit (status);
+}
+
+enum {
+  OPT_CLIENT_FLAGS = CHAR_MAX + 1,
+  OPT_TLS_CERTS, OPT_TLS_PSK, OPT_TLS_USER, OPT_TLS_HOST, OPT_TLS_VERIFY,
+  OPT_DUMP_CONFIG, OPT_LIST_COMMANDS,
+};
+
+static const struct option long_opts[] = {
+  { "command", required_argument, NULL, 'c' },
+  { "file", required_argument, NULL, 'f' },
+  { "timeout", required_argument, NULL, 't' },
+  { "client-flags", required_argument, NULL, OPT_CLIENT_FLAGS },
+  { "tls-certificates", required_argument, NULL, OPT_TLS_CERTS },
+  { "tls-psk", required_argument, NULL, OPT_TLS_PSK },
+  { "tls-psk-file", required_argument, NULL, OPT_TLS_PSK },
+  { "tls-username", required_argument, NULL, OPT_TLS_USER },
+  { "tls-hostname", required_argument, NULL, OPT_TLS_HOST },
+  { "tls-verify-peer", optional_argument, NULL, OPT_TLS_VERIFY },
+  { "dump-config", no_argument, NULL, OPT_DUMP_CONFIG },
+  { "list-commands", no_argument, NULL, OPT_LIST_COMMANDS },
+  { "version", no_argument, NULL, 'V' },
+  { "help", no_argument, NULL, 'h' },
+  { NULL }
+};
+
+struct action {
+  char kind;                    /* 'c' command, 'f' file */
+  const char *arg;
+};
+
+static void
+list_commands (void)
+{
+  const struct command *const *g;
+  const struct command *c;
+
+  for (g = command_groups; *g; g++)
+    for (c = *g; c->name; c++)
+      printf ("%s\n", c->name);
+}
+
+int
+main (int argc, char *argv[])
+{
+  struct session s;
+  struct action *acts;
+  size_t nacts = 0;
+  char **av, **server = NULL;
+  int ac = 0, nserver = 0, i, c, status = CMD_OK;
+  const char *target = NULL;
+  bool connect_failed = false;
+
+  signal (SIGPIPE, SIG_IGN);
+  session_init (&s);
+
+  /* "[ SERVER-CMD ARGS... ]" is taken out before option parsing: all of
+   * it belongs to the server.
+   */
+  av = calloc (argc + 1, sizeof (char *));
+  acts = calloc (argc + 1, sizeof *acts);
+  if (!av || !acts)
+    abort ();
+  for (i = 0; i < argc; i++) {
+    if (i > 0 && !server && strcmp (argv[i], "[") == 0) {
+      int j;
+      for (j = i + 1; j < argc && strcmp (argv[j], "]") != 0; j++)
+        ;
+      if (j >= argc) {
+        fprintf (stderr, "%s: \"[\" without a matching \"]\"\n",
+                 cli.progname);
+        exit (CMD_USAGE);
+      }
+      if (j == i + 1) {
+        fprintf (stderr, "%s: empty server command \"[ ]\"\n", cli.progname);
+        exit (CMD_USAGE);
+      }
+      server = argv + i + 1;
+      nserver = j - i - 1;
+      i = j;
+      continue;
+    }
+    av[ac++] = argv[i];
+  }
+
+  while ((c = getopt_long (ac, av, "c:f:t:Vh", long_opts, NULL)) != -1) {
+    switch (c) {
+    case 'c':
+    case 'f':
+      acts[nacts].kind = c;
+      acts[nacts++].arg = optarg;
+      break;
+    case 't':
+      if (apply_setting (&s, "timeout", optarg) != CMD_OK)
+        exit (CMD_USAGE);
+      break;
+    case OPT_CLIENT_FLAGS:
+      if (apply_setting (&s, "client-flags", optarg) != CMD_OK)
+        exit (CMD_USAGE);
+      break;
+    case OPT_TLS_CERTS:
+      apply_setting (&s, "tls-certificates", optarg);
+      break;
+    case OPT_TLS_PSK:
+      apply_setting (&s, "tls-psk", optarg);
+      break;
+    case OPT_TLS_USER:
+      apply_setting (&s, "tls-username", optarg);
+      break;
+    case OPT_TLS_HOST:
+      apply_setting (&s, "tls-hostname", optarg);
+      break;
+    case OPT_TLS_VERIFY:
+      if (apply_setting (&s, "tls-verify-peer", optarg ? optarg : "yes")
+          != CMD_OK)
+        exit (CMD_USAGE);
+      break;
+    case OPT_DUMP_CONFIG:
+      printf ("version=%s\nlineedit=%s\ntls=gnutls\n", PACKAGE_VERSION,
+              le_name ());
+      exit (0);
+    case OPT_LIST_COMMANDS:
+      list_commands ();
+      exit (0);
+    case 'V':
+      printf ("nbdcli %s\n", PACKAGE_VERSION);
+      exit (0);
+    case 'h':
+      usage (stdout, 0);
+    default:
+      usage (stderr, CMD_USAGE);
+    }
+  }
+  if (optind < ac) {
+    if (strcmp (av[optind], "check") == 0) {
+      fprintf (stderr, "%s: check: the conformance audit is not part of this "
+               "version yet\n", cli.progname);
+      exit (CMD_USAGE);
+    }
+    target = av[optind++];
+  }
+  if (optind < ac || (target && server)) {
+    fprintf (stderr, "%s: more than one target\n", cli.progname);
+    usage (stderr, CMD_USAGE);
+  }
+
+  if (target || server) {
+    struct nbd_target t;
+    char err[512];
+
+    if (server)
+      nbd_target_command (nserver, server, &t);
+    else if (nbd_parse_target (target, &t, err, sizeof err) == -1) {
+      fprintf (stderr, "%s: %s\n", cli.progname, err);
+      exit (CMD_USAGE);
+    }
+    session_set_target (&s, &t);
+    if (session_connect (&s) == -1)
+      connect_failed = true;
+  }
+
+  if (nacts == 0 && isatty (0)) {
+    run_interactive (&s);
+    status = CMD_OK;
+  }
+  else if (connect_failed)
+    status = CMD_FAILED;
+  else if (nacts == 0)
+    status = run_stream (&s, stdin, "<stdin>");
+  else {
+    size_t k;
+    for (k = 0; k < nacts && !cli.quit; k++) {
+      if (acts[k].kind == 'c')
+        status = run_line (&s, acts[k].arg);
+      else
+        status = run_file (&s, acts[k].arg);
+      if (status != CMD_OK)
+        break;
+    }
+  }
+
+  if (status != CMD_USAGE && s.nflags > 0)
+    status = 3;
+  fflush (stdout);
+  session_free (&s);
+  free (av);
+  free (acts);
+  return status;
+}

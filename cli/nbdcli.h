@@ -1,0 +1,113 @@
+/* nbdcli - shared definitions of the front end: the command table, the
+ * global settings of a run.
+ * Copyright the nbdcli authors, MIT licence.
+ */
+#ifndef NBDCLI_H
+#define NBDCLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "session.h"
+
+/* Command status: what a handler returns. */
+enum {
+  CMD_OK = 0,
+  CMD_FAILED = 1,               /* the command failed */
+  CMD_USAGE = 2,                /* unknown command, bad arity or option */
+};
+
+/* Phase requirements, checked by the dispatcher, never by handlers. */
+enum {
+  CMD_NEED_CONN = 1,            /* needs an open connection */
+  CMD_OPT_PHASE = 2,            /* only during option haggling */
+  CMD_XMIT_PHASE = 4,           /* only during transmission */
+};
+
+/* A command's words after the dispatcher took its --options out. */
+struct args {
+  int argc;
+  char **argv;                  /* argv[0] is the command name */
+  bool *quoted;                 /* was argv[i] written in quotes? */
+  int nopts;
+  char **optname;               /* "--export" */
+  char **optval;                /* its value, or NULL for a switch */
+};
+/* The value of option NAME (the last one given), "" for a switch that
+ * is present, NULL when absent.
+ */
+extern const char *arg_opt (const struct args *a, const char *name);
+
+struct command {
+  const char *name;
+  const char *alias;            /* or NULL */
+  const char *args;             /* usage, e.g. "[EXPORT] [--name]" */
+  const char *summary;          /* one line for `help' */
+  const char *help;             /* paragraph for `help NAME' */
+  const char *complete;         /* per positional argument: e export,
+                                 * c context, f file, C command, s setting,
+                                 * t target; a trailing '*' repeats the
+                                 * last letter */
+  const char *opts;             /* its --options, space-separated; a
+                                 * trailing '=' means it takes a value */
+  unsigned flags;
+  int min_args, max_args;       /* positional words; -1 = no limit */
+  int (*run) (struct session *s, struct args *a);
+};
+
+/* The command groups, one file each under commands/. */
+extern const struct command conn_commands[];
+extern const struct command opt_commands[];
+extern const struct command session_commands[];
+
+/* commands/dispatch.c */
+extern const struct command *const command_groups[];
+extern const struct command *find_command (const char *name);
+extern int dispatch (struct session *s, int argc, char **argv,
+                     const bool *quoted);
+extern void print_command_help (const struct command *c);
+extern int cmd_error (const char *fmt, ...)
+  __attribute__ ((format (printf, 1, 2)));
+
+/* commands/session.c: `set NAME VALUE', shared with main. */
+extern int apply_setting (struct session *s, const char *name,
+                          const char *v);
+extern const char *const set_names[];
+
+/* commands/conn.c, shared with main. */
+extern int target_from_words (int argc, char **argv, struct nbd_target *t);
+extern void session_set_target (struct session *s, struct nbd_target *t);
+
+/* Settings of the run. */
+struct cli {
+  const char *progname;
+  bool interactive;
+  bool quit;                    /* `quit' was run */
+  const char *where_file;       /* script being run, for FILE:LINE: */
+  int where_line;
+  const char *cur_cmd;          /* command being run, for messages */
+  bool errexit;                 /* stop a script at the first failure */
+  int source_depth;
+  bool color;
+};
+extern struct cli cli;
+
+/* cli/repl.c */
+extern int run_line (struct session *s, const char *line);
+extern int run_file (struct session *s, const char *path);
+extern int run_stream (struct session *s, void *fp, const char *name);
+extern int run_interactive (struct session *s);
+extern char *make_prompt (const struct session *s);
+
+/* cli/complete.c */
+extern char **complete_line (const char *line_to_cursor, const char *word);
+extern struct session *complete_session;
+
+/* Number parsing shared by commands: accepts decimal, 0x hex and size
+ * suffixes (k, M, G, T, binary).  Returns 0 or -1.
+ */
+extern int parse_u64 (const char *s, uint64_t *v);
+extern int parse_u32 (const char *s, uint32_t *v);
+
+#endif

@@ -1,0 +1,174 @@
+/* nbdcli - running commands: one line, a script, the interactive loop.
+ * Copyright the nbdcli authors, MIT licence.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lineedit.h"
+#include "nbdcli.h"
+#include "tokenize.h"
+
+/* Runs the commands of one line.  Returns the status of the first
+ * failing command that stops the run (or 0); in interactive mode
+ * every command runs.
+ */
+int
+run_line (struct session *s, const char *line)
+{
+  struct cmdline *cmds;
+  size_t n, i;
+  const char *err;
+  int ret = CMD_OK;
+
+  if (tokenize (line, false, &cmds, &n, NULL, &err) == -1) {
+    cli.cur_cmd = NULL;
+    cmd_error ("%s", err);
+    return CMD_USAGE;
+  }
+  for (i = 0; i < n && !cli.quit; i++) {
+    int r;
+
+    transport_interrupted = 0;
+    r = dispatch (s, cmds[i].argc, cmds[i].argv, cmds[i].quoted);
+    cli.cur_cmd = NULL;
+    if (r != CMD_OK && !cmds[i].ignore_error) {
+      ret = r;
+      if (!cli.interactive || cli.where_file)
+        break;
+    }
+  }
+  cmdlines_free (cmds, n);
+  return ret;
+}
+
+int
+run_stream (struct session *s, void *vfp, const char *name)
+{
+  FILE *fp = vfp;
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  const char *old_file = cli.where_file;
+  int old_line = cli.where_line, ret = CMD_OK, lineno = 0;
+
+  while (!cli.quit && (len = getline (&line, &cap, fp)) != -1) {
+    int r;
+
+    lineno++;
+    if (len > 0 && line[len - 1] == '\n')
+      line[--len] = '\0';
+    /* #!/usr/bin/env -S nbdcli -f on the first line is a comment. */
+    cli.where_file = name;
+    cli.where_line = lineno;
+    r = run_line (s, line);
+    if (r != CMD_OK && (cli.errexit || !cli.interactive)) {
+      ret = r;
+      break;
+    }
+  }
+  free (line);
+  cli.where_file = old_file;
+  cli.where_line = old_line;
+  return ret;
+}
+
+int
+run_file (struct session *s, const char *path)
+{
+  FILE *fp;
+  int r;
+
+  if (cli.source_depth >= 16)
+    return cmd_error ("%s: scripts nested too deeply", path);
+  if (strcmp (path, "-") == 0)
+    return run_stream (s, stdin, "<stdin>");
+  fp = fopen (path, "r");
+  if (!fp)
+    return cmd_error ("%s: %s", path, strerror (errno));
+  cli.source_depth++;
+  r = run_stream (s, fp, path);
+  cli.source_depth--;
+  fclose (fp);
+  return r;
+}
+
+char *
+make_prompt (const struct session *s)
+{
+  char buf[128];
+  const char *ph = s->phase == PHASE_DISCONNECTED ? "disconnected"
+    : s->phase == PHASE_OPTIONS ? "negotiating" : "transmission";
+
+  snprintf (buf, sizeof buf, "nbd[%s%s%s%s]> ", ph,
+            s->tls_up ? " tls" : "",
+            s->phase != PHASE_DISCONNECTED && s->cur.sr ? " sr" : "",
+            s->phase != PHASE_DISCONNECTED && s->cur.eh ? " eh" : "");
+  return strdup (buf);
+}
+
+static void
+on_sigint (int sig)
+{
+  (void) sig;
+  transport_interrupted = 1;
+}
+
+static char *
+history_file (void)
+{
+  const char *e = getenv ("NBDCLI_HISTFILE");
+  const char *state = getenv ("XDG_STATE_HOME");
+  const char *home = getenv ("HOME");
+  char *r = NULL;
+
+  if (e)
+    return *e ? strdup (e) : NULL;
+  if (state && *state) {
+    if (asprintf (&r, "%s/nbdcli/history", state) == -1)
+      return NULL;
+  }
+  else if (home && *home) {
+    if (asprintf (&r, "%s/.local/state/nbdcli/history", home) == -1)
+      return NULL;
+  }
+  return r;
+}
+
+int
+run_interactive (struct session *s)
+{
+  struct sigaction sa = { .sa_handler = on_sigint };
+  char *hist = history_file ();
+  int last = CMD_OK;
+
+  cli.interactive = true;
+  sigemptyset (&sa.sa_mask);
+  sigaction (SIGINT, &sa, NULL);
+  le_init (hist);
+  le_set_completer (complete_line);
+  complete_session = s;
+  while (!cli.quit) {
+    char *prompt = make_prompt (s);
+    char *line = le_readline (prompt);
+
+    free (prompt);
+    if (!line) {
+      printf ("\n");
+      break;
+    }
+    if (line[strspn (line, " \t")] != '\0')
+      le_add_history (line);
+    last = run_line (s, line);
+    free (line);
+    fflush (stdout);
+  }
+  le_save_history ();
+  free (hist);
+  return last;
+}

@@ -1,0 +1,278 @@
+/* nbdcli - the dispatcher: finds a command in the table and enforces
+ * what the table says (phase, arity, options, --help), so handlers only
+ * deal with their own values.
+ * Copyright the nbdcli authors, MIT licence.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nbdcli.h"
+
+const struct command *const command_groups[] = {
+  conn_commands,
+  opt_commands,
+  session_commands,
+  NULL
+};
+
+const struct command *
+find_command (const char *name)
+{
+  const struct command *const *g;
+  const struct command *c;
+
+  for (g = command_groups; *g; g++)
+    for (c = *g; c->name; c++)
+      if (strcmp (c->name, name) == 0
+          || (c->alias && strcmp (c->alias, name) == 0))
+        return c;
+  return NULL;
+}
+
+int
+cmd_error (const char *fmt, ...)
+{
+  va_list ap;
+
+  fflush (stdout);
+  fprintf (stderr, "%s: ", cli.progname);
+  if (cli.where_file)
+    fprintf (stderr, "%s:%d: ", cli.where_file, cli.where_line);
+  if (cli.cur_cmd)
+    fprintf (stderr, "%s: ", cli.cur_cmd);
+  va_start (ap, fmt);
+  vfprintf (stderr, fmt, ap);
+  va_end (ap);
+  fprintf (stderr, "\n");
+  fflush (stderr);
+  return CMD_FAILED;
+}
+
+void
+print_command_help (const struct command *c)
+{
+  printf ("%s%s%s%s%s\n", c->name, c->alias ? " (" : "",
+          c->alias ? c->alias : "", c->alias ? ")" : "",
+          "");
+  printf ("usage: %s%s%s\n", c->name, *c->args ? " " : "", c->args);
+  printf ("%s\n", c->summary);
+  if (c->help && *c->help)
+    printf ("\n%s\n", c->help);
+  if (c->flags & CMD_OPT_PHASE)
+    printf ("\n(only during option haggling)\n");
+  else if (c->flags & CMD_XMIT_PHASE)
+    printf ("\n(only in the transmission phase)\n");
+  else if (c->flags & CMD_NEED_CONN)
+    printf ("\n(needs a connection)\n");
+}
+
+/* Does the command accept OPT (e.g. "--export")?  *TAKES_VALUE says
+ * whether it is followed by a value.
+ */
+static bool
+known_opt (const struct command *c, const char *opt, bool *takes_value)
+{
+  const char *p = c->opts;
+  size_t n = strlen (opt);
+
+  while (p && *p) {
+    size_t len = strcspn (p, " ");
+    size_t nl = len && p[len - 1] == '=' ? len - 1 : len;
+    if (nl == n && strncmp (p, opt, n) == 0) {
+      *takes_value = nl != len;
+      return true;
+    }
+    p += len;
+    while (*p == ' ')
+      p++;
+  }
+  return false;
+}
+
+const char *
+arg_opt (const struct args *a, const char *name)
+{
+  int i;
+  const char *r = NULL;
+
+  for (i = 0; i < a->nopts; i++)
+    if (strcmp (a->optname[i], name) == 0)
+      r = a->optval[i] ? a->optval[i] : "";
+  return r;
+}
+
+static void
+args_free (struct args *a)
+{
+  int i;
+
+  for (i = 0; i < a->nopts; i++) {
+    free (a->optname[i]);
+  }
+  free (a->argv);
+  free (a->quoted);
+  free (a->optname);
+  free (a->optval);
+}
+
+int
+dispatch (struct session *s, int argc, char **argv, const bool *quoted)
+{
+  const struct command *c;
+  struct args a = { 0 };
+  bool no_more_opts = false;
+  int i, r, npos;
+
+  if (argc == 0)
+    return CMD_OK;
+  c = find_command (argv[0]);
+  if (!c) {
+    cli.cur_cmd = NULL;
+    cmd_error ("unknown command \"%s\" (try `help')", argv[0]);
+    return CMD_USAGE;
+  }
+  cli.cur_cmd = c->name;
+
+  a.argv = calloc (argc + 1, sizeof (char *));
+  a.quoted = calloc (argc + 1, sizeof (bool));
+  a.optname = calloc (argc + 1, sizeof (char *));
+  a.optval = calloc (argc + 1, sizeof (char *));
+  if (!a.argv || !a.quoted || !a.optname || !a.optval)
+    abort ();
+  a.argv[a.argc++] = argv[0];
+  for (i = 1; i < argc; i++) {
+    const char *w = argv[i];
+    bool takes_value;
+    char *eq;
+
+    if (!quoted[i] && !no_more_opts && strcmp (w, "--help") == 0) {
+      print_command_help (c);
+      args_free (&a);
+      return CMD_OK;
+    }
+    /* Everything in "[ SERVER-CMD ARGS ]" belongs to the server. */
+    if (!quoted[i] && strcmp (w, "[") == 0)
+      no_more_opts = true;
+    if (!quoted[i] && !no_more_opts && strcmp (w, "--") == 0) {
+      no_more_opts = true;
+      continue;
+    }
+    if (!quoted[i] && !no_more_opts && strncmp (w, "--", 2) == 0) {
+      char *name = strdup (w);
+      if (!name)
+        abort ();
+      eq = strchr (name, '=');
+      if (eq)
+        *eq = '\0';
+      if (!known_opt (c, name, &takes_value)) {
+        cmd_error ("unknown option %s (try `%s --help')", name, c->name);
+        free (name);
+        args_free (&a);
+        return CMD_USAGE;
+      }
+      if (takes_value && !eq) {
+        if (i + 1 >= argc) {
+          cmd_error ("option %s needs a value", name);
+          free (name);
+          args_free (&a);
+          return CMD_USAGE;
+        }
+        a.optval[a.nopts] = argv[++i];
+      }
+      else if (takes_value)
+        a.optval[a.nopts] = (char *) w + (eq - name) + 1;
+      else if (eq) {
+        cmd_error ("option %s takes no value", name);
+        free (name);
+        args_free (&a);
+        return CMD_USAGE;
+      }
+      a.optname[a.nopts++] = name;
+      continue;
+    }
+    a.quoted[a.argc] = quoted[i];
+    a.argv[a.argc++] = argv[i];
+  }
+  npos = a.argc - 1;
+  if (npos < c->min_args) {
+    cmd_error ("missing argument (usage: %s %s)", c->name, c->args);
+    args_free (&a);
+    return CMD_USAGE;
+  }
+  if (c->max_args >= 0 && npos > c->max_args) {
+    cmd_error ("too many arguments (usage: %s %s)", c->name, c->args);
+    args_free (&a);
+    return CMD_USAGE;
+  }
+  if ((c->flags & (CMD_NEED_CONN | CMD_OPT_PHASE | CMD_XMIT_PHASE))
+      && s->phase == PHASE_DISCONNECTED) {
+    cmd_error ("not connected (use `connect TARGET' or `reconnect')");
+    args_free (&a);
+    return CMD_FAILED;
+  }
+  if ((c->flags & CMD_OPT_PHASE) && s->phase != PHASE_OPTIONS) {
+    cmd_error ("only during option haggling; the session is in %s",
+               phase_name (s->phase));
+    args_free (&a);
+    return CMD_FAILED;
+  }
+  if ((c->flags & CMD_XMIT_PHASE) && s->phase != PHASE_TRANSMISSION) {
+    cmd_error ("only in the transmission phase; the session is %s",
+               phase_name (s->phase));
+    args_free (&a);
+    return CMD_FAILED;
+  }
+  r = c->run (s, &a);
+  args_free (&a);
+  fflush (stdout);
+  return r;
+}
+
+int
+parse_u64 (const char *s, uint64_t *v)
+{
+  char *end;
+  unsigned long long r;
+  uint64_t mult = 1;
+
+  if (!s || !*s || *s == '-' || *s == ' ')
+    return -1;
+  errno = 0;
+  r = strtoull (s, &end, 0);
+  if (errno || end == s)
+    return -1;
+  switch (*end) {
+  case '\0': break;
+  case 'k': case 'K': mult = UINT64_C (1) << 10; end++; break;
+  case 'm': case 'M': mult = UINT64_C (1) << 20; end++; break;
+  case 'g': case 'G': mult = UINT64_C (1) << 30; end++; break;
+  case 't': case 'T': mult = UINT64_C (1) << 40; end++; break;
+  default: return -1;
+  }
+  if (*end == 'i' && mult > 1)
+    end++;
+  if ((*end == 'B' || *end == 'b') && mult > 1)
+    end++;
+  if (*end)
+    return -1;
+  if (r > UINT64_MAX / mult)
+    return -1;
+  *v = r * mult;
+  return 0;
+}
+
+int
+parse_u32 (const char *s, uint32_t *v)
+{
+  uint64_t r;
+  if (parse_u64 (s, &r) == -1 || r > UINT32_MAX)
+    return -1;
+  *v = (uint32_t) r;
+  return 0;
+}

@@ -1,0 +1,297 @@
+/* nbdcli - option commands: every NBD_OPT_* by hand, and `opt' for any
+ * option number with any payload.
+ * Copyright the nbdcli authors, MIT licence.
+ */
+#include <config.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "names.h"
+#include "nbd-proto.h"
+#include "nbdcli.h"
+#include "wire.h"
+
+static const char *
+export_arg (struct session *s, struct args *a, int i)
+{
+  if (a->argc > i)
+    return a->argv[i];
+  return s->default_export ? s->default_export : "";
+}
+
+static int
+send_opt (struct session *s, uint32_t opt, struct bytes *payload)
+{
+  int r = session_option (s, opt, payload ? payload->data : NULL,
+                          payload ? payload->len : 0,
+                          payload ? payload->len : 0);
+  if (payload)
+    bytes_free (payload);
+  return r == 0 ? CMD_OK : CMD_FAILED;
+}
+
+/* The secure default: when the user asked for TLS, entering
+ * transmission in plaintext needs an explicit override.
+ */
+static int
+refuse_plaintext (struct session *s, const char *what)
+{
+  if (s->tls.required && !s->tls_up && !s->allow_plaintext)
+    return cmd_error ("TLS was asked for (nbds:// or `set tls require') but "
+                      "is not up: %s would enter transmission in plaintext; "
+                      "run `starttls' first, or `set allow-plaintext on' to "
+                      "do it anyway", what);
+  return CMD_OK;
+}
+
+static int
+do_list (struct session *s, struct args *a)
+{
+  return send_opt (s, NBD_OPT_LIST, NULL);
+}
+
+static int
+parse_info_requests (struct args *a, uint16_t *reqs, size_t *n)
+{
+  int i;
+
+  *n = 0;
+  for (i = 0; i < a->nopts; i++) {
+    const char *o = a->optname[i];
+    uint32_t v;
+
+    if (*n >= 64)
+      return cmd_error ("too many info requests");
+    if (strcmp (o, "--name") == 0)
+      reqs[(*n)++] = NBD_INFO_NAME;
+    else if (strcmp (o, "--description") == 0)
+      reqs[(*n)++] = NBD_INFO_DESCRIPTION;
+    else if (strcmp (o, "--block-size") == 0)
+      reqs[(*n)++] = NBD_INFO_BLOCK_SIZE;
+    else if (strcmp (o, "--all") == 0) {
+      reqs[(*n)++] = NBD_INFO_NAME;
+      reqs[(*n)++] = NBD_INFO_DESCRIPTION;
+      reqs[(*n)++] = NBD_INFO_BLOCK_SIZE;
+    }
+    else if (strcmp (o, "--request") == 0) {
+      if (nbd_value_of (nbd_info_names, a->optval[i], &v) == -1
+          && (parse_u32 (a->optval[i], &v) == -1 || v > 0xffff))
+        return cmd_error ("--request %s: not an NBD_INFO_* name or a "
+                          "16-bit number", a->optval[i]);
+      reqs[(*n)++] = (uint16_t) v;
+    }
+  }
+  return CMD_OK;
+}
+
+static int
+info_or_go (struct session *s, struct args *a, uint32_t opt)
+{
+  uint16_t reqs[64 + 3];
+  size_t n;
+  struct bytes p = { 0 };
+
+  if (parse_info_requests (a, reqs, &n) != CMD_OK)
+    return CMD_FAILED;
+  nbd_encode_info_payload (&p, export_arg (s, a, 1), reqs, n);
+  return send_opt (s, opt, &p);
+}
+
+static int
+do_info (struct session *s, struct args *a)
+{
+  return info_or_go (s, a, NBD_OPT_INFO);
+}
+
+static int
+do_go (struct session *s, struct args *a)
+{
+  if (refuse_plaintext (s, "`go'") != CMD_OK)
+    return CMD_FAILED;
+  return info_or_go (s, a, NBD_OPT_GO);
+}
+
+static int
+do_export_name (struct session *s, struct args *a)
+{
+  struct bytes p = { 0 };
+  const char *e = export_arg (s, a, 1);
+
+  if (refuse_plaintext (s, "`export-name'") != CMD_OK)
+    return CMD_FAILED;
+  bytes_put (&p, e, strlen (e));
+  return send_opt (s, NBD_OPT_EXPORT_NAME, &p);
+}
+
+static int
+do_abort (struct session *s, struct args *a)
+{
+  return send_opt (s, NBD_OPT_ABORT, NULL);
+}
+
+static int
+do_starttls (struct session *s, struct args *a)
+{
+  return send_opt (s, NBD_OPT_STARTTLS, NULL);
+}
+
+static int
+do_sr (struct session *s, struct args *a)
+{
+  return send_opt (s, NBD_OPT_STRUCTURED_REPLY, NULL);
+}
+
+static int
+do_eh (struct session *s, struct args *a)
+{
+  return send_opt (s, NBD_OPT_EXTENDED_HEADERS, NULL);
+}
+
+static int
+meta (struct session *s, struct args *a, uint32_t opt)
+{
+  struct bytes p = { 0 };
+  const char *e = arg_opt (a, "--export");
+
+  if (!e)
+    e = s->default_export ? s->default_export : "";
+  nbd_encode_meta_payload (&p, e, a->argv + 1, a->argc - 1);
+  return send_opt (s, opt, &p);
+}
+
+static int
+do_lmc (struct session *s, struct args *a)
+{
+  return meta (s, a, NBD_OPT_LIST_META_CONTEXT);
+}
+
+static int
+do_smc (struct session *s, struct args *a)
+{
+  return meta (s, a, NBD_OPT_SET_META_CONTEXT);
+}
+
+/* opt NUMBER [PAYLOAD...] [--length N]: each unquoted payload word is
+ * hex bytes, each quoted word a string; they are sent one after another.
+ */
+static int
+do_opt (struct session *s, struct args *a)
+{
+  struct bytes p = { 0 };
+  const char *lenopt = arg_opt (a, "--length");
+  uint32_t opt, declared;
+  int i, r;
+
+  if (nbd_value_of (nbd_opt_names, a->argv[1], &opt) == -1
+      && parse_u32 (a->argv[1], &opt) == -1)
+    return cmd_error ("argument 1 (\"%s\"): not an option number or "
+                      "NBD_OPT_* name", a->argv[1]);
+  for (i = 2; i < a->argc; i++) {
+    if (a->quoted[i])
+      bytes_put (&p, a->argv[i], strlen (a->argv[i]));
+    else if (nbd_parse_hex (a->argv[i], &p) == -1) {
+      bytes_free (&p);
+      return cmd_error ("argument %d (\"%s\"): not hex bytes; quote it to "
+                        "send it as a string", i, a->argv[i]);
+    }
+  }
+  if (p.len > UINT32_MAX) {
+    bytes_free (&p);
+    return cmd_error ("payload too long");
+  }
+  declared = p.len;
+  if (lenopt && parse_u32 (lenopt, &declared) == -1) {
+    bytes_free (&p);
+    return cmd_error ("--length %s: not a 32-bit number", lenopt);
+  }
+  if ((opt == NBD_OPT_GO || opt == NBD_OPT_EXPORT_NAME)
+      && refuse_plaintext (s, "this option") != CMD_OK) {
+    bytes_free (&p);
+    return CMD_FAILED;
+  }
+  r = session_option (s, opt, p.data, p.len, declared);
+  bytes_free (&p);
+  return r == 0 ? CMD_OK : CMD_FAILED;
+}
+
+#define INFO_OPTS "--name --description --block-size --all --request="
+#define INFO_HELP \
+  "EXPORT defaults to the export named in the URI or set with `set export'\n" \
+  "(the empty name otherwise).  Info requests: --name (NBD_INFO_NAME),\n" \
+  "--description (NBD_INFO_DESCRIPTION), --block-size (NBD_INFO_BLOCK_SIZE),\n" \
+  "--all (those three), --request N|NAME (any NBD_INFO_* number, repeatable).\n" \
+  "Without requests only NBD_INFO_EXPORT, which the server always sends,\n" \
+  "comes back."
+
+const struct command opt_commands[] = {
+  { "list", NULL, "", "list the server's exports (NBD_OPT_LIST)",
+    "Sends NBD_OPT_LIST with no data; the server answers with one\n"
+    "NBD_REP_SERVER per export (name and optional description), then\n"
+    "NBD_REP_ACK.  The names are remembered for completion.",
+    "", NULL, CMD_OPT_PHASE, 0, 0, do_list },
+  { "info", NULL, "[EXPORT] [--name] [--description] [--block-size] "
+    "[--all] [--request N]",
+    "ask about an export without entering transmission (NBD_OPT_INFO)",
+    "Sends NBD_OPT_INFO and shows each NBD_REP_INFO and the final reply.\n"
+    INFO_HELP, "e", INFO_OPTS, CMD_OPT_PHASE, 0, 1, do_info },
+  { "go", NULL, "[EXPORT] [--name] [--description] [--block-size] "
+    "[--all] [--request N]",
+    "select an export and enter transmission (NBD_OPT_GO)",
+    "Sends NBD_OPT_GO; a final NBD_REP_ACK moves the session into the\n"
+    "transmission phase.\n" INFO_HELP, "e", INFO_OPTS, CMD_OPT_PHASE, 0, 1,
+    do_go },
+  { "export-name", NULL, "[EXPORT]",
+    "select an export the old way (NBD_OPT_EXPORT_NAME)",
+    "Sends NBD_OPT_EXPORT_NAME.  There is no option reply: the server\n"
+    "answers with the export size and transmission flags (then 124 zero\n"
+    "bytes unless NO_ZEROES was agreed) and the session is in\n"
+    "transmission, or it closes the connection to refuse.",
+    "e", NULL, CMD_OPT_PHASE, 0, 1, do_export_name },
+  { "abort", NULL, "", "end option haggling politely (NBD_OPT_ABORT)",
+    "Sends NBD_OPT_ABORT; the server must answer NBD_REP_ACK, then the\n"
+    "connection is closed.",
+    "", NULL, CMD_OPT_PHASE, 0, 0, do_abort },
+  { "starttls", NULL, "", "upgrade the connection to TLS (NBD_OPT_STARTTLS)",
+    "Sends NBD_OPT_STARTTLS; after NBD_REP_ACK runs the TLS handshake with\n"
+    "the credentials from the URI, the command line or `set'.  A successful\n"
+    "handshake starts a new epoch: the spec requires the server to forget\n"
+    "structured replies, extended headers and meta contexts negotiated\n"
+    "before, and nbdcli's model does the same.",
+    "", NULL, CMD_OPT_PHASE, 0, 0, do_starttls },
+  { "structured-reply", "sr", "",
+    "ask for structured replies (NBD_OPT_STRUCTURED_REPLY)",
+    "Sends NBD_OPT_STRUCTURED_REPLY with no data; NBD_REP_ACK means the\n"
+    "server will use structured replies in transmission.",
+    "", NULL, CMD_OPT_PHASE, 0, 0, do_sr },
+  { "extended-headers", "eh", "",
+    "ask for extended headers (NBD_OPT_EXTENDED_HEADERS)",
+    "Sends NBD_OPT_EXTENDED_HEADERS (option 11, from the extended-headers\n"
+    "extension); NBD_REP_ACK means 64-bit requests and replies.",
+    "", NULL, CMD_OPT_PHASE, 0, 0, do_eh },
+  { "list-meta-context", "lmc", "[--export EXPORT] QUERY...",
+    "list metadata contexts (NBD_OPT_LIST_META_CONTEXT)",
+    "Sends NBD_OPT_LIST_META_CONTEXT for EXPORT (default: the default\n"
+    "export) with the queries given, e.g. `lmc base:' or `lmc qemu:'.  With\n"
+    "no query the server lists every context it offers.  The names are\n"
+    "remembered for completion.",
+    "c*", "--export=", CMD_OPT_PHASE, 0, -1, do_lmc },
+  { "set-meta-context", "smc", "[--export EXPORT] QUERY...",
+    "select metadata contexts (NBD_OPT_SET_META_CONTEXT)",
+    "Sends NBD_OPT_SET_META_CONTEXT; each NBD_REP_META_CONTEXT gives a\n"
+    "context id used in block status replies.  A SET replaces the contexts\n"
+    "of any earlier SET, even when it fails.",
+    "c*", "--export=", CMD_OPT_PHASE, 0, -1, do_smc },
+  { "opt", NULL, "NUMBER [PAYLOAD...] [--length N]",
+    "send any option with any payload",
+    "NUMBER is an option number (decimal or 0x hex) or an NBD_OPT_* name.\n"
+    "Each PAYLOAD word is hex bytes (e.g. 0000000400 or de:ad:be:ef) when\n"
+    "unquoted, or a string when quoted (\"disk\"); they are sent one after\n"
+    "the other.  --length N declares a length in the option header that\n"
+    "differs from the bytes sent.  The replies are read and decoded as for\n"
+    "the named commands.",
+    "", "--length=", CMD_OPT_PHASE, 1, -1, do_opt },
+  { NULL }
+};

@@ -1,0 +1,355 @@
+/* nbdcli - session commands: state, set, assert, echo, source, help,
+ * complete, quit.
+ * Copyright the nbdcli authors, MIT licence.
+ */
+#include <config.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "names.h"
+#include "nbd-proto.h"
+#include "nbdcli.h"
+#include "output.h"
+
+static int
+do_state (struct session *s, struct args *a)
+{
+  print_state (s);
+  return CMD_OK;
+}
+
+static int
+parse_bool (const char *v, bool *out)
+{
+  if (!strcasecmp (v, "on") || !strcasecmp (v, "yes")
+      || !strcasecmp (v, "true") || !strcmp (v, "1"))
+    *out = true;
+  else if (!strcasecmp (v, "off") || !strcasecmp (v, "no")
+           || !strcasecmp (v, "false") || !strcmp (v, "0"))
+    *out = false;
+  else
+    return -1;
+  return 0;
+}
+
+static void
+set_str (char **p, const char *v)
+{
+  free (*p);
+  *p = strdup (v);
+  if (!*p)
+    abort ();
+}
+
+/* The settings `set' knows, for `set' with no argument and completion. */
+const char *const set_names[] = {
+  "export", "client-flags", "timeout", "tls", "tls-certificates",
+  "tls-psk", "tls-username", "tls-hostname", "tls-verify-peer",
+  "allow-plaintext", "errexit", NULL
+};
+
+static void
+show_settings (struct session *s)
+{
+  printf ("export           \"%s\"\n",
+          s->default_export ? s->default_export : "");
+  if (s->client_flags_override >= 0)
+    printf ("client-flags     0x%08" PRIx64 "\n", s->client_flags_override);
+  else
+    printf ("client-flags     auto\n");
+  printf ("timeout          %d\n", s->timeout_ms / 1000);
+  printf ("tls              %s\n", s->tls.required ? "require" : "off");
+  printf ("tls-certificates %s\n",
+          s->tls.certificates ? s->tls.certificates : "(none)");
+  printf ("tls-psk          %s\n", s->tls.psk_file ? s->tls.psk_file : "(none)");
+  printf ("tls-username     %s\n", s->tls.username ? s->tls.username : "(none)");
+  printf ("tls-hostname     %s\n", s->tls.hostname ? s->tls.hostname : "(none)");
+  printf ("tls-verify-peer  %s\n", s->tls.verify_peer == 0 ? "no" : "yes");
+  printf ("allow-plaintext  %s\n", s->allow_plaintext ? "on" : "off");
+  printf ("errexit          %s\n", cli.errexit ? "on" : "off");
+}
+
+int
+apply_setting (struct session *s, const char *name, const char *v)
+{
+  bool b;
+  uint64_t n;
+
+  if (strcmp (name, "export") == 0)
+    set_str (&s->default_export, v);
+  else if (strcmp (name, "client-flags") == 0) {
+    if (strcmp (v, "auto") == 0)
+      s->client_flags_override = -1;
+    else if (parse_u64 (v, &n) == -1 || n > UINT32_MAX)
+      return cmd_error ("client-flags: \"%s\" is not auto or a 32-bit "
+                        "number", v);
+    else
+      s->client_flags_override = n;
+  }
+  else if (strcmp (name, "timeout") == 0) {
+    if (parse_u64 (v, &n) == -1 || n == 0 || n > 86400)
+      return cmd_error ("timeout: \"%s\" is not a number of seconds "
+                        "(1 to 86400)", v);
+    s->timeout_ms = (int) n * 1000;
+  }
+  else if (strcmp (name, "tls") == 0) {
+    if (strcmp (v, "require") == 0 || strcmp (v, "on") == 0)
+      s->tls.required = true;
+    else if (strcmp (v, "off") == 0)
+      s->tls.required = false;
+    else
+      return cmd_error ("tls: expected require or off");
+  }
+  else if (strcmp (name, "tls-certificates") == 0)
+    set_str (&s->tls.certificates, v);
+  else if (strcmp (name, "tls-psk") == 0 || strcmp (name, "tls-psk-file") == 0)
+    set_str (&s->tls.psk_file, v);
+  else if (strcmp (name, "tls-username") == 0)
+    set_str (&s->tls.username, v);
+  else if (strcmp (name, "tls-hostname") == 0)
+    set_str (&s->tls.hostname, v);
+  else if (strcmp (name, "tls-verify-peer") == 0) {
+    if (parse_bool (v, &b) == -1)
+      return cmd_error ("tls-verify-peer: expected yes or no");
+    s->tls.verify_peer = b;
+  }
+  else if (strcmp (name, "allow-plaintext") == 0) {
+    if (parse_bool (v, &b) == -1)
+      return cmd_error ("allow-plaintext: expected on or off");
+    s->allow_plaintext = b;
+  }
+  else if (strcmp (name, "errexit") == 0) {
+    if (parse_bool (v, &b) == -1)
+      return cmd_error ("errexit: expected on or off");
+    cli.errexit = b;
+  }
+  else {
+    cmd_error ("unknown setting \"%s\" (try `set' to list them)", name);
+    return CMD_USAGE;
+  }
+  return CMD_OK;
+}
+
+static int
+do_set (struct session *s, struct args *a)
+{
+  if (a->argc == 1) {
+    show_settings (s);
+    return CMD_OK;
+  }
+  if (a->argc != 3)
+    return cmd_error ("usage: set NAME VALUE");
+  return apply_setting (s, a->argv[1], a->argv[2]);
+}
+
+static int
+do_echo (struct session *s, struct args *a)
+{
+  int i;
+  for (i = 1; i < a->argc; i++)
+    printf ("%s%s", i > 1 ? " " : "", a->argv[i]);
+  printf ("\n");
+  return CMD_OK;
+}
+
+static int
+do_source (struct session *s, struct args *a)
+{
+  return run_file (s, a->argv[1]);
+}
+
+static int
+do_quit (struct session *s, struct args *a)
+{
+  cli.quit = true;
+  return CMD_OK;
+}
+
+static int
+do_help (struct session *s, struct args *a)
+{
+  const struct command *const *g;
+  const struct command *c;
+
+  if (a->argc == 2) {
+    c = find_command (a->argv[1]);
+    if (!c) {
+      cmd_error ("no help for \"%s\" (try `help' for the list)", a->argv[1]);
+      return CMD_USAGE;
+    }
+    print_command_help (c);
+    return CMD_OK;
+  }
+  printf ("Commands (`help NAME' or `NAME --help' for more):\n");
+  for (g = command_groups; *g; g++)
+    for (c = *g; c->name; c++) {
+      char name[64];
+      snprintf (name, sizeof name, "%s%s%s%s", c->name,
+                c->alias ? " (" : "", c->alias ? c->alias : "",
+                c->alias ? ")" : "");
+      printf ("  %-24s %s\n", name, c->summary);
+    }
+  return CMD_OK;
+}
+
+static int
+do_complete (struct session *s, struct args *a)
+{
+  char **v;
+  const char *line = a->argc > 1 ? a->argv[1] : "";
+  const char *word;
+  size_t i, n = strlen (line);
+
+  /* The word being completed: after the last space (or the whole line). */
+  word = line + n;
+  while (word > line && word[-1] != ' ' && word[-1] != ';')
+    word--;
+  complete_session = s;
+  v = complete_line (line, word);
+  if (!v)
+    return CMD_OK;
+  for (i = 0; v[i]; i++) {
+    printf ("%s\n", v[i]);
+    free (v[i]);
+  }
+  free (v);
+  return CMD_OK;
+}
+
+/* assert [not] WHAT [VALUE] */
+static int
+do_assert (struct session *s, struct args *a)
+{
+  bool neg = false, ok;
+  int i = 1;
+  const char *what, *val;
+  char buf[128], lbl[96];
+  uint32_t v;
+  uint64_t n;
+  size_t k;
+
+  if (a->argc > 1 && strcmp (a->argv[1], "not") == 0) {
+    neg = true;
+    i++;
+  }
+  if (i >= a->argc)
+    return cmd_error ("usage: assert [not] WHAT [VALUE]");
+  what = a->argv[i];
+  val = i + 1 < a->argc ? a->argv[i + 1] : NULL;
+
+  if (strcmp (what, "reply") == 0) {
+    if (!val)
+      return cmd_error ("assert reply NAME|NUMBER");
+    if (nbd_value_of (nbd_rep_names, val, &v) == -1
+        && parse_u32 (val, &v) == -1)
+      return cmd_error ("\"%s\" is not an NBD_REP_* name or number", val);
+    ok = s->have_last_reply && s->last_reply == v;
+    snprintf (buf, sizeof buf, "the last final reply is %s",
+              s->have_last_reply
+              ? rep_label (s->last_reply, lbl, sizeof lbl) : "(none)");
+  }
+  else if (strcmp (what, "phase") == 0) {
+    if (!val)
+      return cmd_error ("assert phase disconnected|negotiating|transmission");
+    ok = strcmp (phase_name (s->phase), val) == 0;
+    snprintf (buf, sizeof buf, "the phase is %s", phase_name (s->phase));
+  }
+  else if (strcmp (what, "connected") == 0) {
+    ok = s->phase != PHASE_DISCONNECTED;
+    snprintf (buf, sizeof buf, "the session is %s", phase_name (s->phase));
+  }
+  else if (strcmp (what, "tls") == 0) {
+    ok = s->tls_up;
+    snprintf (buf, sizeof buf, "TLS is %s", s->tls_up ? "up" : "not up");
+  }
+  else if (strcmp (what, "structured-reply") == 0 || !strcmp (what, "sr")) {
+    ok = s->cur.sr;
+    snprintf (buf, sizeof buf, "structured replies are %snegotiated",
+              ok ? "" : "not ");
+  }
+  else if (strcmp (what, "extended-headers") == 0 || !strcmp (what, "eh")) {
+    ok = s->cur.eh;
+    snprintf (buf, sizeof buf, "extended headers are %snegotiated",
+              ok ? "" : "not ");
+  }
+  else if (strcmp (what, "flags") == 0) {
+    if (!val || parse_u64 (val, &n) == -1)
+      return cmd_error ("assert flags N");
+    ok = s->nflags == n;
+    snprintf (buf, sizeof buf, "%u flag(s) raised", s->nflags);
+  }
+  else if (strcmp (what, "context") == 0) {
+    if (!val)
+      return cmd_error ("assert context NAME");
+    ok = false;
+    for (k = 0; k < s->cur.nctx; k++)
+      if (strcmp (s->cur.ctx[k].name, val) == 0)
+        ok = true;
+    snprintf (buf, sizeof buf, "%zu context(s) negotiated", s->cur.nctx);
+  }
+  else if (strcmp (what, "size") == 0) {
+    if (!val || parse_u64 (val, &n) == -1)
+      return cmd_error ("assert size N");
+    ok = s->cur.have_export && s->cur.size == n;
+    snprintf (buf, sizeof buf, "the export size is %" PRIu64, s->cur.size);
+  }
+  else if (strcmp (what, "tflag") == 0) {
+    if (!val || nbd_value_of (nbd_tflag_names, val, &v) == -1)
+      return cmd_error ("assert tflag NBD_FLAG_* name");
+    ok = s->cur.have_export && (s->cur.tflags & v);
+    snprintf (buf, sizeof buf, "the transmission flags are 0x%04x",
+              s->cur.tflags);
+  }
+  else
+    return cmd_error ("unknown assertion \"%s\" (reply, phase, connected, "
+                      "tls, structured-reply, extended-headers, flags, "
+                      "context, size, tflag)", what);
+  if (ok != neg)
+    return CMD_OK;
+  return cmd_error ("assertion failed: %s%s%s%s: %s", neg ? "not " : "",
+                    what, val ? " " : "", val ? val : "", buf);
+}
+
+const struct command session_commands[] = {
+  { "state", NULL, "", "show the session as nbdcli models it",
+    "Phase, handshake and client flags, TLS (version, cipher, peer), what\n"
+    "is negotiated in this TLS epoch (structured replies, extended\n"
+    "headers, meta contexts and their ids, the export with its size, flags\n"
+    "and block sizes), what was negotiated before the last STARTTLS, and\n"
+    "the number of flags raised.",
+    "", NULL, 0, 0, 0, do_state },
+  { "set", NULL, "[NAME VALUE]", "change a setting (no argument: list them)",
+    "export NAME (default export), client-flags N|auto (sent at the next\n"
+    "connect; any bits), timeout SECONDS, tls require|off, tls-certificates\n"
+    "DIR, tls-psk FILE, tls-username NAME, tls-hostname NAME,\n"
+    "tls-verify-peer yes|no, allow-plaintext on|off (enter transmission\n"
+    "without TLS although TLS was asked for), errexit on|off.",
+    "s", NULL, 0, 0, 2, do_set },
+  { "assert", NULL, "[not] WHAT [VALUE]",
+    "fail (exit 1) unless the session is as stated",
+    "WHAT: reply NAME|NUMBER (the last final option reply), phase\n"
+    "disconnected|negotiating|transmission, connected, tls,\n"
+    "structured-reply, extended-headers, flags N (raised so far), context\n"
+    "NAME (negotiated), size N (export size), tflag NAME (transmission\n"
+    "flag set).  `not' inverts.",
+    "", NULL, 0, 1, 3, do_assert },
+  { "echo", NULL, "[WORDS...]", "print the words",
+    "", "", NULL, 0, 0, -1, do_echo },
+  { "source", NULL, "FILE", "run the commands in FILE",
+    "Runs FILE as a script; its errors are located as FILE:LINE:.",
+    "f", NULL, 0, 1, 1, do_source },
+  { "help", NULL, "[COMMAND]", "list the commands, or explain one",
+    "", "C", NULL, 0, 0, 1, do_help },
+  { "complete", NULL, "LINE",
+    "print the completions of LINE, one per line",
+    "What the interactive shell offers on TAB at the end of LINE (quote\n"
+    "LINE).  Useful for testing completion without a terminal.",
+    "", NULL, 0, 0, 1, do_complete },
+  { "quit", "exit", "", "leave nbdcli (the connection is closed)",
+    "", "", NULL, 0, 0, 0, do_quit },
+  { NULL }
+};

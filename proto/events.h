@@ -1,0 +1,38 @@
+/* nbdcli - what the protocol engine reports.  The engine decides what
+ * happened; the front end (cli/output.c) decides how it looks.
+ * Copyright the nbdcli authors, MIT licence.
+ */
+#ifndef NBDCLI_EVENTS_H
+#define NBDCLI_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct session;
+struct nbd_opt_reply_hdr;
+
+extern void ev_connected (struct session *s, const char *desc);
+extern void ev_greeting (struct session *s);
+extern void ev_client_flags (struct session *s, uint32_t flags);
+extern void ev_sent_option (struct session *s, uint32_t opt,
+                            uint32_t declared_len,
+                            const uint8_t *payload, size_t len);
+extern void ev_opt_reply (struct session *s,
+                          const struct nbd_opt_reply_hdr *h,
+                          const uint8_t *payload);
+extern void ev_export_name_reply (struct session *s, uint64_t size,
+                                  uint16_t tflags, size_t padding);
+extern void ev_sent_request (struct session *s, uint16_t flags,
+                             uint16_t type, uint64_t cookie,
+                             uint64_t offset, uint32_t len);
+extern void ev_tls (struct session *s);
+extern void ev_closed (struct session *s, const char *why);
+extern void ev_flag (struct session *s, const char *id, const char *rule,
+                     const char *fmt, ...)
+  __attribute__ ((format (printf, 4, 5)));
+extern void ev_note (struct session *s, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+extern void ev_error (struct session *s, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+
+#endif

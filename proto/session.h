@@ -1,0 +1,148 @@
+/* nbdcli - the session: connection, state machine and the model of
+ * what is negotiated in each TLS epoch.
+ * Copyright the nbdcli authors, MIT licence.
+ */
+#ifndef NBDCLI_SESSION_H
+#define NBDCLI_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "transport.h"
+#include "uri.h"
+#include "wire.h"
+
+enum phase {
+  PHASE_DISCONNECTED = 0,
+  PHASE_OPTIONS,                /* option haggling */
+  PHASE_TRANSMISSION,
+};
+
+struct meta_ctx {
+  uint32_t id;
+  char *name;
+};
+
+/* What is negotiated in one TLS epoch (the spec's "negotiation state"
+ * that a successful STARTTLS must discard).
+ */
+struct nego {
+  bool sr;                      /* NBD_OPT_STRUCTURED_REPLY acked */
+  bool eh;                      /* NBD_OPT_EXTENDED_HEADERS acked */
+  struct meta_ctx *ctx;         /* from the last SET_META_CONTEXT */
+  size_t nctx;
+  char *ctx_export;             /* the export they were set for */
+  char *export_name;            /* export of the last INFO/GO answer */
+  bool have_export;             /* NBD_INFO_EXPORT (or EXPORT_NAME) seen */
+  uint64_t size;
+  uint16_t tflags;
+  bool have_bs;
+  uint32_t min_block, pref_block, max_block;
+  char *canonical_name;         /* NBD_INFO_NAME */
+  char *description;            /* NBD_INFO_DESCRIPTION */
+};
+
+struct tls_settings {
+  char *certificates;           /* directory in libnbd's layout */
+  char *psk_file;
+  char *username;
+  char *hostname;
+  int verify_peer;              /* -1 = default (yes), 0, 1 */
+  bool required;                /* nbds:// or `set tls require` */
+};
+
+struct tls_info {
+  char *version, *cipher, *kx, *mac;
+  char *cred;                   /* "X.509", "PSK" */
+  char *peer_subject, *peer_issuer;
+  time_t peer_not_before, peer_not_after;
+  char *verify;                 /* verification result in words */
+  char *psk_username;
+};
+
+/* Transmission requests whose replies have not been read. */
+struct session {
+  struct transport t;
+  struct nbd_target target;     /* what `reconnect' connects to */
+  enum phase phase;
+  int timeout_ms;
+
+  /* Greeting. */
+  bool oldstyle;
+  uint16_t hs_flags;
+  uint32_t client_flags;
+  int64_t client_flags_override; /* -1: derive from the greeting */
+  bool no_zeroes;               /* both sides agreed NO_ZEROES */
+
+  /* Negotiation model. */
+  int epoch;                    /* 0 plaintext, +1 for each STARTTLS */
+  bool tls_up;
+  struct nego cur;              /* this epoch */
+  struct nego prev;             /* the epoch before the last STARTTLS */
+  bool tls_refused;             /* the server refused STARTTLS */
+  struct tls_settings tls;
+  struct tls_info tlsinfo;
+  bool allow_plaintext;         /* `set allow-plaintext on' */
+
+  /* Defaults. */
+  char *default_export;         /* from the URI or `set export' */
+
+  /* What the last option got. */
+  uint32_t last_option;
+  uint32_t last_reply;          /* type of the final reply */
+  bool have_last_reply;
+
+  /* Transmission. */
+  uint64_t next_cookie;
+
+  /* Learned for completion. */
+  char **exports;
+  size_t nexports;
+  char **contexts;
+  size_t ncontexts;
+
+  /* Flags raised in this run. */
+  unsigned nflags;
+  unsigned nflags_conn;         /* on the current connection */
+};
+
+extern void session_init (struct session *s);
+extern void session_free (struct session *s);
+
+/* Connects to s->target, reads the greeting and sends client flags.
+ * Returns 0 or -1 (reported).
+ */
+extern int session_connect (struct session *s);
+/* Drops the socket with nothing sent. */
+extern void session_close (struct session *s, const char *why);
+/* NBD_OPT_ABORT in option haggling, NBD_CMD_DISC in transmission,
+ * then closes.
+ */
+extern int session_disconnect (struct session *s);
+
+/* Sends option OPT with PAYLOAD (LEN bytes) and a header that declares
+ * DECLARED_LEN bytes, then reads and reports replies until the final
+ * one.  Returns 0 when the exchange was read completely (whatever the
+ * server answered), -1 on a transport or framing failure (reported).
+ */
+extern int session_option (struct session *s, uint32_t opt,
+                           const uint8_t *payload, size_t len,
+                           uint32_t declared_len);
+
+/* Per-epoch model helpers. */
+extern void nego_clear (struct nego *n);
+extern const struct meta_ctx *nego_find_ctx (const struct nego *n,
+                                             uint32_t id);
+
+extern void session_learn_export (struct session *s, const char *name);
+extern void session_learn_context (struct session *s, const char *name);
+
+extern const char *phase_name (enum phase p);
+
+/* TLS (proto/tls.c). */
+extern int tls_handshake (struct session *s);
+extern void tls_info_clear (struct tls_info *i);
+extern void tls_settings_clear (struct tls_settings *t);
+
+#endif

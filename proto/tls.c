@@ -1,0 +1,391 @@
+/* nbdcli - the TLS handshake after NBD_OPT_STARTTLS, with GnuTLS.
+ *
+ * X.509 credentials come from a directory in libnbd's layout
+ * (ca-cert.pem, client-cert.pem, client-key.pem) or the system trust
+ * store; PSK credentials from a psktool(1) keys file.  Key material is
+ * handed to GnuTLS and never printed.  GnuTLS itself honours
+ * SSLKEYLOGFILE, so a session can be decrypted in Wireshark.
+ *
+ * Copyright the nbdcli authors, MIT licence.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/stat.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "events.h"
+#include "session.h"
+
+static char *
+xstrdup (const char *s)
+{
+  char *r;
+  if (!s)
+    return NULL;
+  r = strdup (s);
+  if (!r)
+    abort ();
+  return r;
+}
+
+void
+tls_info_clear (struct tls_info *i)
+{
+  free (i->version);
+  free (i->cipher);
+  free (i->kx);
+  free (i->mac);
+  free (i->cred);
+  free (i->peer_subject);
+  free (i->peer_issuer);
+  free (i->verify);
+  free (i->psk_username);
+  memset (i, 0, sizeof *i);
+}
+
+void
+tls_settings_clear (struct tls_settings *t)
+{
+  free (t->certificates);
+  free (t->psk_file);
+  free (t->username);
+  free (t->hostname);
+  memset (t, 0, sizeof *t);
+  t->verify_peer = -1;
+}
+
+static bool
+file_exists (const char *dir, const char *name, char *out, size_t outlen)
+{
+  struct stat st;
+  snprintf (out, outlen, "%s/%s", dir, name);
+  return stat (out, &st) == 0;
+}
+
+/* The user name for PSK: option, URI user@, then $LOGNAME/$USER. */
+static const char *
+psk_username (struct session *s)
+{
+  const char *u = s->tls.username;
+  if (!u || !*u)
+    u = s->target.tls_username;
+  if (!u || !*u)
+    u = getenv ("LOGNAME");
+  if (!u || !*u)
+    u = getenv ("USER");
+  return u;
+}
+
+/* Finds USER's key in a psktool keys file ("user:hexkey" lines).  The
+ * key is copied into KEY (NUL-terminated hex) and wiped by the caller.
+ */
+static int
+read_psk (struct session *s, const char *file, const char *user, char *key,
+          size_t keylen)
+{
+  FILE *fp = fopen (file, "r");
+  char *line = NULL;
+  size_t n = 0, ul = strlen (user);
+  ssize_t r;
+  int ret = -1;
+
+  if (!fp) {
+    ev_error (s, "starttls: %s: %s", file, strerror (errno));
+    return -1;
+  }
+  while ((r = getline (&line, &n, fp)) != -1) {
+    while (r > 0 && (line[r - 1] == '\n' || line[r - 1] == '\r'))
+      line[--r] = '\0';
+    if ((size_t) r > ul && strncmp (line, user, ul) == 0 && line[ul] == ':') {
+      if (strlen (line + ul + 1) + 1 > keylen) {
+        ev_error (s, "starttls: %s: the key for user \"%s\" is too long",
+                  file, user);
+        break;
+      }
+      strcpy (key, line + ul + 1);
+      ret = 0;
+      break;
+    }
+  }
+  if (line) {
+    memset (line, 0, n);
+    free (line);
+  }
+  fclose (fp);
+  if (ret == -1 && key[0] == '\0')
+    ev_error (s, "starttls: %s has no key for user \"%s\"", file, user);
+  return ret;
+}
+
+static const char *
+default_hostname (struct session *s)
+{
+  if (s->tls.hostname && *s->tls.hostname)
+    return s->tls.hostname;
+  if (s->target.tls_hostname && *s->target.tls_hostname)
+    return s->target.tls_hostname;
+  if (s->target.kind == TARGET_TCP)
+    return s->target.host;
+  return NULL;
+}
+
+static bool
+verify_peer (struct session *s)
+{
+  if (s->tls.verify_peer >= 0)
+    return s->tls.verify_peer;
+  if (s->target.tls_verify_peer >= 0)
+    return s->target.tls_verify_peer;
+  return true;
+}
+
+static char *
+dn_string (gnutls_x509_crt_t crt, bool issuer)
+{
+  gnutls_datum_t d = { 0 };
+  char *r;
+  int e = issuer ? gnutls_x509_crt_get_issuer_dn3 (crt, &d, 0)
+    : gnutls_x509_crt_get_dn3 (crt, &d, 0);
+  if (e < 0)
+    return xstrdup ("?");
+  r = xstrdup ((char *) d.data);
+  gnutls_free (d.data);
+  return r;
+}
+
+static void
+fill_info (struct session *s, gnutls_session_t g, bool x509, bool verify)
+{
+  struct tls_info *i = &s->tlsinfo;
+  const gnutls_datum_t *certs;
+  unsigned ncerts = 0;
+
+  tls_info_clear (i);
+  i->version = xstrdup (gnutls_protocol_get_name (gnutls_protocol_get_version (g)));
+  i->cipher = xstrdup (gnutls_cipher_get_name (gnutls_cipher_get (g)));
+  i->mac = xstrdup (gnutls_mac_get_name (gnutls_mac_get (g)));
+  i->kx = xstrdup (gnutls_kx_get_name (gnutls_kx_get (g)));
+  if (!i->kx || !*i->kx) {
+    free (i->kx);
+    i->kx = xstrdup ("(TLS 1.3: negotiated in the key share)");
+  }
+  i->cred = xstrdup (x509 ? "X.509" : "PSK");
+  if (!x509) {
+    const char *u = gnutls_psk_client_get_hint (g);
+    i->psk_username = xstrdup (psk_username (s));
+    (void) u;
+    i->verify = xstrdup ("the server proved it knows the pre-shared key");
+    return;
+  }
+  certs = gnutls_certificate_get_peers (g, &ncerts);
+  if (certs && ncerts > 0) {
+    gnutls_x509_crt_t crt;
+    if (gnutls_x509_crt_init (&crt) == 0) {
+      if (gnutls_x509_crt_import (crt, &certs[0], GNUTLS_X509_FMT_DER) == 0) {
+        i->peer_subject = dn_string (crt, false);
+        i->peer_issuer = dn_string (crt, true);
+        i->peer_not_before = gnutls_x509_crt_get_activation_time (crt);
+        i->peer_not_after = gnutls_x509_crt_get_expiration_time (crt);
+      }
+      gnutls_x509_crt_deinit (crt);
+    }
+  }
+  if (verify)
+    i->verify = xstrdup ("verified: the certificate chains to a trusted CA "
+                         "and matches the host name");
+  else {
+    unsigned status = 0;
+    gnutls_datum_t out = { 0 };
+    if (gnutls_certificate_verify_peers2 (g, &status) == 0
+        && gnutls_certificate_verification_status_print
+             (status, GNUTLS_CRT_X509, &out, 0) == 0) {
+      char buf[512];
+      snprintf (buf, sizeof buf, "not verified (verification off); "
+                "it would be: %s", (char *) out.data);
+      i->verify = xstrdup (buf);
+      gnutls_free (out.data);
+    }
+    else
+      i->verify = xstrdup ("not verified (verification off)");
+  }
+}
+
+int
+tls_handshake (struct session *s)
+{
+  gnutls_session_t g = NULL;
+  gnutls_certificate_credentials_t xcred = NULL;
+  gnutls_psk_client_credentials_t pcred = NULL;
+  const char *psk_file = s->tls.psk_file ? s->tls.psk_file
+    : s->target.tls_psk_file;
+  const char *certs = s->tls.certificates ? s->tls.certificates
+    : s->target.tls_certificates;
+  const char *host = default_hostname (s);
+  bool verify = verify_peer (s);
+  struct timespec t0, t1;
+  int64_t deadline;
+  int r;
+  char path[4096];
+
+  r = gnutls_init (&g, GNUTLS_CLIENT | GNUTLS_NONBLOCK);
+  if (r < 0) {
+    ev_error (s, "starttls: gnutls_init: %s", gnutls_strerror (r));
+    return -1;
+  }
+
+  if (psk_file && *psk_file) {
+    const char *user = psk_username (s);
+    char key[1024] = "";
+    gnutls_datum_t kd;
+
+    if (!user) {
+      ev_error (s, "starttls: PSK needs a user name (user@ in the URI or "
+                "--tls-username)");
+      goto err;
+    }
+    if (read_psk (s, psk_file, user, key, sizeof key) == -1) {
+      memset (key, 0, sizeof key);
+      goto err;
+    }
+    kd.data = (unsigned char *) key;
+    kd.size = strlen (key);
+    gnutls_psk_allocate_client_credentials (&pcred);
+    r = gnutls_psk_set_client_credentials (pcred, user, &kd,
+                                           GNUTLS_PSK_KEY_HEX);
+    memset (key, 0, sizeof key);
+    if (r < 0) {
+      ev_error (s, "starttls: the PSK for \"%s\" in %s is not valid hex: %s",
+                user, psk_file, gnutls_strerror (r));
+      goto err;
+    }
+    r = gnutls_priority_set_direct
+      (g, "NORMAL:-KX-ALL:+ECDHE-PSK:+DHE-PSK:+PSK", NULL);
+    if (r == 0)
+      r = gnutls_credentials_set (g, GNUTLS_CRD_PSK, pcred);
+  }
+  else {
+    gnutls_certificate_allocate_credentials (&xcred);
+    if (certs && *certs) {
+      char cert[4096], keyf[4096];
+      struct stat st;
+
+      if (stat (certs, &st) == -1 || !S_ISDIR (st.st_mode)) {
+        ev_error (s, "starttls: %s: not a directory of certificates", certs);
+        goto err;
+      }
+      if (file_exists (certs, "ca-cert.pem", path, sizeof path)) {
+        r = gnutls_certificate_set_x509_trust_file (xcred, path,
+                                                    GNUTLS_X509_FMT_PEM);
+        if (r < 0) {
+          ev_error (s, "starttls: %s: %s", path, gnutls_strerror (r));
+          goto err;
+        }
+      }
+      else
+        gnutls_certificate_set_x509_system_trust (xcred);
+      if (file_exists (certs, "client-cert.pem", cert, sizeof cert)
+          && file_exists (certs, "client-key.pem", keyf, sizeof keyf)) {
+        r = gnutls_certificate_set_x509_key_file (xcred, cert, keyf,
+                                                  GNUTLS_X509_FMT_PEM);
+        if (r < 0) {
+          ev_error (s, "starttls: client certificate %s: %s", cert,
+                    gnutls_strerror (r));
+          goto err;
+        }
+      }
+    }
+    else
+      gnutls_certificate_set_x509_system_trust (xcred);
+    r = gnutls_set_default_priority (g);
+    if (r == 0)
+      r = gnutls_credentials_set (g, GNUTLS_CRD_CERTIFICATE, xcred);
+    if (r == 0 && host) {
+      struct in6_addr a6;
+      struct in_addr a4;
+      if (inet_pton (AF_INET, host, &a4) != 1
+          && inet_pton (AF_INET6, host, &a6) != 1)
+        gnutls_server_name_set (g, GNUTLS_NAME_DNS, host, strlen (host));
+    }
+    if (r == 0 && verify)
+      gnutls_session_set_verify_cert (g, host, 0);
+  }
+  if (r < 0) {
+    ev_error (s, "starttls: %s", gnutls_strerror (r));
+    goto err;
+  }
+
+  gnutls_transport_set_int (g, s->t.fd);
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  deadline = (int64_t) t0.tv_sec * 1000 + t0.tv_nsec / 1000000 + s->timeout_ms;
+  for (;;) {
+    struct pollfd pfd = { .fd = s->t.fd };
+    int64_t now;
+
+    r = gnutls_handshake (g);
+    if (r == 0)
+      break;
+    if (r != GNUTLS_E_AGAIN && r != GNUTLS_E_INTERRUPTED
+        && gnutls_error_is_fatal (r)) {
+      if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
+        unsigned status = gnutls_session_get_verify_cert_status (g);
+        gnutls_datum_t out = { 0 };
+        gnutls_certificate_verification_status_print (status,
+                                                      GNUTLS_CRT_X509,
+                                                      &out, 0);
+        ev_error (s, "starttls: the server's certificate failed "
+                  "verification: %s (use --tls-verify-peer=no to "
+                  "connect anyway)", out.data ? (char *) out.data : "?");
+        gnutls_free (out.data);
+      }
+      else if (r == GNUTLS_E_FATAL_ALERT_RECEIVED)
+        ev_error (s, "starttls: TLS handshake failed: the server sent the "
+                  "alert \"%s\"",
+                  gnutls_alert_get_name (gnutls_alert_get (g)));
+      else if (r == GNUTLS_E_PREMATURE_TERMINATION
+               || r == GNUTLS_E_PULL_ERROR)
+        ev_error (s, "starttls: TLS handshake failed: the server closed "
+                  "the connection");
+      else
+        ev_error (s, "starttls: TLS handshake failed: %s",
+                  gnutls_strerror (r));
+      goto err;
+    }
+    if (transport_interrupted) {
+      ev_error (s, "starttls: interrupted");
+      goto err;
+    }
+    clock_gettime (CLOCK_MONOTONIC, &t1);
+    now = (int64_t) t1.tv_sec * 1000 + t1.tv_nsec / 1000000;
+    if (now >= deadline) {
+      ev_error (s, "starttls: TLS handshake did not finish within %d s",
+                s->timeout_ms / 1000);
+      goto err;
+    }
+    pfd.events = gnutls_record_get_direction (g) ? POLLOUT : POLLIN;
+    poll (&pfd, 1, deadline - now > 200 ? 200 : (int) (deadline - now));
+  }
+
+  s->t.tls = g;
+  s->t.tls_cert_cred = xcred;
+  s->t.tls_psk_cred = pcred;
+  fill_info (s, g, pcred == NULL, verify);
+  return 0;
+
+ err:
+  gnutls_deinit (g);
+  if (xcred)
+    gnutls_certificate_free_credentials (xcred);
+  if (pcred)
+    gnutls_psk_free_client_credentials (pcred);
+  return -1;
+}

@@ -1,0 +1,436 @@
+/* nbdcli - byte transport: TCP, Unix socket, child process, TLS.
+ * Copyright the nbdcli authors, MIT licence.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <gnutls/gnutls.h>
+
+#include "transport.h"
+
+volatile int transport_interrupted;
+
+void
+transport_init (struct transport *t)
+{
+  memset (t, 0, sizeof *t);
+  t->fd = -1;
+  t->timeout_ms = 10000;
+}
+
+bool
+transport_is_open (const struct transport *t)
+{
+  return t->fd >= 0;
+}
+
+static int64_t
+now_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+set_nonblock (int fd)
+{
+  int fl = fcntl (fd, F_GETFL);
+  if (fl == -1 || fcntl (fd, F_SETFL, fl | O_NONBLOCK) == -1)
+    return -1;
+  return 0;
+}
+
+/* Waits for EVENTS on the fd until DEADLINE.  Returns 1 when ready, 0
+ * on timeout, -1 on error or interruption (t->err says which).
+ */
+static int
+wait_fd (struct transport *t, short events, int64_t deadline,
+         enum io_status *why)
+{
+  for (;;) {
+    struct pollfd pfd = { .fd = t->fd, .events = events };
+    int64_t left = deadline - now_ms ();
+    int r;
+
+    if (transport_interrupted) {
+      *why = IO_INTERRUPTED;
+      snprintf (t->err, sizeof t->err, "interrupted");
+      return -1;
+    }
+    if (left <= 0) {
+      *why = IO_TIMEOUT;
+      return 0;
+    }
+    /* Wake up regularly so an interrupt is noticed. */
+    r = poll (&pfd, 1, left > 200 ? 200 : (int) left);
+    if (r == -1) {
+      if (errno == EINTR)
+        continue;
+      *why = IO_ERROR;
+      snprintf (t->err, sizeof t->err, "poll: %s", strerror (errno));
+      return -1;
+    }
+    if (r > 0)
+      return 1;
+  }
+}
+
+int
+transport_connect_tcp (struct transport *t, const char *host,
+                       const char *port)
+{
+  struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+                            .ai_family = AF_UNSPEC };
+  struct addrinfo *res, *ai;
+  int r, fd = -1;
+  char last[300] = "no address";
+
+  r = getaddrinfo (host, port, &hints, &res);
+  if (r != 0) {
+    snprintf (t->err, sizeof t->err, "%s:%s: %s", host, port,
+              gai_strerror (r));
+    return -1;
+  }
+  for (ai = res; ai; ai = ai->ai_next) {
+    enum io_status why;
+    int64_t deadline = now_ms () + t->timeout_ms;
+    int soerr = 0;
+    socklen_t sl = sizeof soerr;
+
+    fd = socket (ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+                 ai->ai_protocol);
+    if (fd == -1) {
+      snprintf (last, sizeof last, "socket: %s", strerror (errno));
+      continue;
+    }
+    set_nonblock (fd);
+    if (connect (fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+      if (errno != EINPROGRESS) {
+        snprintf (last, sizeof last, "%s", strerror (errno));
+        close (fd); fd = -1;
+        continue;
+      }
+      t->fd = fd;
+      r = wait_fd (t, POLLOUT, deadline, &why);
+      t->fd = -1;
+      if (r <= 0) {
+        snprintf (last, sizeof last, "%s",
+                  r == 0 ? "connection timed out" : t->err);
+        close (fd); fd = -1;
+        if (why == IO_INTERRUPTED)
+          break;
+        continue;
+      }
+      if (getsockopt (fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == -1
+          || soerr != 0) {
+        snprintf (last, sizeof last, "%s", strerror (soerr ? soerr : errno));
+        close (fd); fd = -1;
+        continue;
+      }
+    }
+    break;
+  }
+  freeaddrinfo (res);
+  if (fd == -1) {
+    snprintf (t->err, sizeof t->err, "%s:%s: %s", host, port, last);
+    return -1;
+  }
+  r = 1;
+  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &r, sizeof r);
+  t->fd = fd;
+  return 0;
+}
+
+int
+transport_connect_unix (struct transport *t, const char *path,
+                        size_t path_len)
+{
+  struct sockaddr_un sun = { .sun_family = AF_UNIX };
+  socklen_t len;
+  int fd;
+
+  if (path_len == 0 || path_len >= sizeof sun.sun_path) {
+    snprintf (t->err, sizeof t->err, "socket path is empty or too long");
+    return -1;
+  }
+  memcpy (sun.sun_path, path, path_len);
+  len = offsetof (struct sockaddr_un, sun_path) + path_len;
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd == -1) {
+    snprintf (t->err, sizeof t->err, "socket: %s", strerror (errno));
+    return -1;
+  }
+  if (connect (fd, (struct sockaddr *) &sun, len) == -1) {
+    snprintf (t->err, sizeof t->err, "%s%.*s: %s",
+              path[0] ? "" : "@", (int) path_len - !path[0],
+              path + !path[0], strerror (errno));
+    close (fd);
+    return -1;
+  }
+  set_nonblock (fd);
+  t->fd = fd;
+  return 0;
+}
+
+int
+transport_spawn (struct transport *t, char *const *argv)
+{
+  int sv[2], errpipe[2], e = 0;
+  pid_t pid;
+  ssize_t r;
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+    snprintf (t->err, sizeof t->err, "socketpair: %s", strerror (errno));
+    return -1;
+  }
+  /* A close-on-exec pipe tells the parent whether exec worked. */
+  if (pipe2 (errpipe, O_CLOEXEC) == -1) {
+    snprintf (t->err, sizeof t->err, "pipe: %s", strerror (errno));
+    close (sv[0]); close (sv[1]);
+    return -1;
+  }
+  fflush (NULL);
+  pid = fork ();
+  if (pid == -1) {
+    snprintf (t->err, sizeof t->err, "fork: %s", strerror (errno));
+    close (sv[0]); close (sv[1]); close (errpipe[0]); close (errpipe[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    close (errpipe[0]);
+    signal (SIGPIPE, SIG_DFL);
+    signal (SIGINT, SIG_IGN);   /* Ctrl-C is for nbdcli, not the server */
+    if (dup2 (sv[1], 0) == -1 || dup2 (sv[1], 1) == -1)
+      _exit (127);
+    execvp (argv[0], argv);
+    e = errno;
+    if (write (errpipe[1], &e, sizeof e) < 0)
+      _exit (126);
+    _exit (127);
+  }
+  close (sv[1]);
+  close (errpipe[1]);
+  do
+    r = read (errpipe[0], &e, sizeof e);
+  while (r == -1 && errno == EINTR);
+  close (errpipe[0]);
+  if (r == sizeof e) {
+    snprintf (t->err, sizeof t->err, "%s: %s", argv[0], strerror (e));
+    close (sv[0]);
+    waitpid (pid, NULL, 0);
+    return -1;
+  }
+  set_nonblock (sv[0]);
+  t->fd = sv[0];
+  t->child = pid;
+  return 0;
+}
+
+static ssize_t
+raw_read (struct transport *t, void *buf, size_t n, bool *again)
+{
+  ssize_t r;
+
+  *again = false;
+  if (t->tls) {
+    r = gnutls_record_recv (t->tls, buf, n);
+    if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
+      *again = true;
+      return -1;
+    }
+    if (r < 0) {
+      if (r == GNUTLS_E_PREMATURE_TERMINATION)
+        return 0;
+      snprintf (t->err, sizeof t->err, "TLS: %s", gnutls_strerror (r));
+      return -1;
+    }
+    return r;
+  }
+  r = read (t->fd, buf, n);
+  if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+    *again = true;
+    return -1;
+  }
+  if (r == -1) {
+    /* A reset from the peer is a close as far as the user cares. */
+    if (errno == ECONNRESET)
+      return 0;
+    snprintf (t->err, sizeof t->err, "read: %s", strerror (errno));
+  }
+  return r;
+}
+
+enum io_status
+transport_read (struct transport *t, void *buf, size_t n)
+{
+  int64_t deadline = now_ms () + t->timeout_ms;
+  uint8_t *p = buf;
+
+  t->got = 0;
+  if (t->fd < 0) {
+    snprintf (t->err, sizeof t->err, "not connected");
+    return IO_ERROR;
+  }
+  while (t->got < n) {
+    bool again;
+    ssize_t r;
+    enum io_status why = IO_OK;
+
+    if (transport_interrupted) {
+      snprintf (t->err, sizeof t->err, "interrupted");
+      return IO_INTERRUPTED;
+    }
+    r = raw_read (t, p + t->got, n - t->got, &again);
+    if (r > 0) {
+      t->got += r;
+      continue;
+    }
+    if (r == 0)
+      return t->got ? IO_SHORT : IO_EOF;
+    if (!again)
+      return IO_ERROR;
+    r = wait_fd (t, POLLIN, deadline, &why);
+    if (r == 0)
+      return IO_TIMEOUT;
+    if (r < 0)
+      return why;
+  }
+  return IO_OK;
+}
+
+enum io_status
+transport_write (struct transport *t, const void *buf, size_t n)
+{
+  int64_t deadline = now_ms () + t->timeout_ms;
+  const uint8_t *p = buf;
+  size_t done = 0;
+
+  if (t->fd < 0) {
+    snprintf (t->err, sizeof t->err, "not connected");
+    return IO_ERROR;
+  }
+  while (done < n) {
+    ssize_t r;
+    enum io_status why = IO_OK;
+
+    if (t->tls) {
+      r = gnutls_record_send (t->tls, p + done, n - done);
+      if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
+        r = -2;
+      else if (r < 0) {
+        snprintf (t->err, sizeof t->err, "TLS: %s", gnutls_strerror (r));
+        return IO_ERROR;
+      }
+    }
+    else {
+      r = send (t->fd, p + done, n - done, MSG_NOSIGNAL);
+      if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK
+                      || errno == EINTR))
+        r = -2;
+      else if (r == -1) {
+        snprintf (t->err, sizeof t->err, "write: %s", strerror (errno));
+        return errno == EPIPE || errno == ECONNRESET ? IO_EOF : IO_ERROR;
+      }
+    }
+    if (r >= 0) {
+      done += r;
+      continue;
+    }
+    r = wait_fd (t, POLLOUT, deadline, &why);
+    if (r == 0) {
+      snprintf (t->err, sizeof t->err, "write timed out");
+      return IO_TIMEOUT;
+    }
+    if (r < 0)
+      return why;
+  }
+  return IO_OK;
+}
+
+int
+transport_pending (struct transport *t)
+{
+  struct pollfd pfd = { .fd = t->fd, .events = POLLIN };
+  int r;
+
+  if (t->fd < 0)
+    return -1;
+  if (t->tls && gnutls_record_check_pending (t->tls) > 0)
+    return 1;
+  r = poll (&pfd, 1, 0);
+  if (r < 0)
+    return -1;
+  return r > 0;
+}
+
+static void
+reap_child (struct transport *t, int *child_status)
+{
+  int st, i;
+  pid_t r;
+
+  /* Give the server a moment to exit by itself after the close. */
+  for (i = 0; i < 300; i++) {
+    r = waitpid (t->child, &st, WNOHANG);
+    if (r == t->child)
+      goto done;
+    if (r == -1)
+      return;
+    if (i == 200)
+      kill (t->child, SIGTERM);
+    usleep (10000);
+  }
+  kill (t->child, SIGKILL);
+  if (waitpid (t->child, &st, 0) != t->child)
+    return;
+ done:
+  if (child_status)
+    *child_status = st;
+}
+
+void
+transport_close (struct transport *t, bool send_bye, int *child_status)
+{
+  if (child_status)
+    *child_status = -1;
+  if (t->tls) {
+    if (send_bye && t->fd >= 0) {
+      /* Best effort; the socket is non-blocking so this cannot hang. */
+      gnutls_bye (t->tls, GNUTLS_SHUT_WR);
+    }
+    gnutls_deinit (t->tls);
+    t->tls = NULL;
+  }
+  if (t->tls_cert_cred) {
+    gnutls_certificate_free_credentials (t->tls_cert_cred);
+    t->tls_cert_cred = NULL;
+  }
+  if (t->tls_psk_cred) {
+    gnutls_psk_free_client_credentials (t->tls_psk_cred);
+    t->tls_psk_cred = NULL;
+  }
+  if (t->fd >= 0) {
+    close (t->fd);
+    t->fd = -1;
+  }
+  if (t->child > 0) {
+    reap_child (t, child_status);
+    t->child = 0;
+  }
+}

@@ -1,0 +1,61 @@
+/* nbdcli - byte transport: TCP, Unix socket, child process, TLS.
+ *
+ * Every read and write waits at most the transport's timeout for the
+ * whole buffer; nothing here can block forever.
+ *
+ * Copyright the nbdcli authors, MIT licence.
+ */
+#ifndef NBDCLI_TRANSPORT_H
+#define NBDCLI_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+enum io_status {
+  IO_OK = 0,
+  IO_EOF,          /* peer closed before the first byte */
+  IO_SHORT,        /* peer closed part way: `got' bytes arrived */
+  IO_TIMEOUT,      /* the whole buffer did not arrive in time */
+  IO_ERROR,        /* see `err' */
+  IO_INTERRUPTED,  /* the user cancelled the wait (SIGINT) */
+};
+
+struct transport {
+  int fd;                       /* -1 when closed */
+  pid_t child;                  /* server child, or 0 */
+  void *tls;                    /* gnutls_session_t once TLS is up */
+  void *tls_cert_cred;          /* credentials the TLS session uses */
+  void *tls_psk_cred;
+  int timeout_ms;
+  size_t got;                   /* bytes read by the last call */
+  char err[256];                /* why the last call failed */
+};
+
+extern void transport_init (struct transport *t);
+extern int transport_connect_tcp (struct transport *t, const char *host,
+                                  const char *port);
+/* PATH of PATH_LEN bytes; a leading NUL means the abstract namespace. */
+extern int transport_connect_unix (struct transport *t, const char *path,
+                                   size_t path_len);
+extern int transport_spawn (struct transport *t, char *const *argv);
+extern enum io_status transport_read (struct transport *t, void *buf,
+                                      size_t n);
+extern enum io_status transport_write (struct transport *t, const void *buf,
+                                       size_t n);
+/* Checks, without waiting, whether the peer has closed or sent bytes:
+ * returns 1 if data or EOF is pending, 0 if not, -1 on error.
+ */
+extern int transport_pending (struct transport *t);
+/* Closes the socket (after a TLS close_notify when SEND_BYE is true)
+ * and reaps the child.  Sets *CHILD_STATUS to the child's wait status
+ * or -1.
+ */
+extern void transport_close (struct transport *t, bool send_bye,
+                             int *child_status);
+extern bool transport_is_open (const struct transport *t);
+
+/* Set from the SIGINT handler: cancels the current wait. */
+extern volatile int transport_interrupted;
+
+#endif
