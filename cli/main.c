@@ -38,6 +38,7 @@ usage (FILE *fp, int status)
 "      --tls-username NAME    PSK user name\n"
 "      --tls-hostname NAME    name to check in the server's certificate\n"
 "      --tls-verify-peer=no   do not verify the server's certificate\n"
+"      --json                 one JSON object per line for every event\n"
 "      --dump-config          print how nbdcli was built\n"
 "  -V, --version              print the version\n"
 "  -h, --help                 this help\n"
@@ -52,7 +53,7 @@ usage (FILE *fp, int status)
 enum {
   OPT_CLIENT_FLAGS = CHAR_MAX + 1,
   OPT_TLS_CERTS, OPT_TLS_PSK, OPT_TLS_USER, OPT_TLS_HOST, OPT_TLS_VERIFY,
-  OPT_DUMP_CONFIG, OPT_LIST_COMMANDS,
+  OPT_DUMP_CONFIG, OPT_LIST_COMMANDS, OPT_JSON,
 };
 
 static const struct option long_opts[] = {
@@ -67,6 +68,7 @@ static const struct option long_opts[] = {
   { "tls-hostname", required_argument, NULL, OPT_TLS_HOST },
   { "tls-verify-peer", optional_argument, NULL, OPT_TLS_VERIFY },
   { "dump-config", no_argument, NULL, OPT_DUMP_CONFIG },
+  { "json", no_argument, NULL, OPT_JSON },
   { "list-commands", no_argument, NULL, OPT_LIST_COMMANDS },
   { "version", no_argument, NULL, 'V' },
   { "help", no_argument, NULL, 'h' },
@@ -163,6 +165,9 @@ main (int argc, char *argv[])
       if (apply_setting (&s, "tls-verify-peer", optarg ? optarg : "yes")
           != CMD_OK)
         exit (CMD_USAGE);
+      break;
+    case OPT_JSON:
+      cli.json = true;
       break;
     case OPT_DUMP_CONFIG:
       printf ("version=%s\nlineedit=%s\ntls=gnutls\n", PACKAGE_VERSION,

@@ -90,6 +90,7 @@ struct cli {
   bool errexit;                 /* stop a script at the first failure */
   int source_depth;
   bool color;
+  bool json;                    /* --json: one JSON object per event */
 };
 extern struct cli cli;
 

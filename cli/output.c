@@ -18,6 +18,132 @@
 #include "session.h"
 #include "wire.h"
 
+/* JSON output: one object per line.  Strings are escaped; bytes that
+ * are not valid UTF-8 become \u00XX so every line parses.
+ */
+struct json {
+  int unused;
+};
+
+static void
+json_raw_str (const uint8_t *p, size_t len)
+{
+  size_t i;
+
+  putchar ('"');
+  for (i = 0; i < len; i++) {
+    uint8_t c = p[i];
+    if (c == '"' || c == '\\')
+      printf ("\\%c", c);
+    else if (c == '\n')
+      fputs ("\\n", stdout);
+    else if (c == '\t')
+      fputs ("\\t", stdout);
+    else if (c < 0x20 || c == 0x7f)
+      printf ("\\u%04x", c);
+    else if (c >= 0x80) {
+      if (nbd_string_ok (p + i, 1))
+        putchar (c);
+      else {
+        /* Keep valid multibyte sequences, escape stray bytes. */
+        size_t n = 0;
+        if ((c & 0xe0) == 0xc0) n = 2;
+        else if ((c & 0xf0) == 0xe0) n = 3;
+        else if ((c & 0xf8) == 0xf0) n = 4;
+        if (n && i + n <= len && nbd_string_ok (p + i, n)) {
+          fwrite (p + i, 1, n, stdout);
+          i += n - 1;
+        }
+        else
+          printf ("\\u%04x", c);
+      }
+    }
+    else
+      putchar (c);
+  }
+  putchar ('"');
+}
+
+static void
+json_begin (struct json *j, const char *event)
+{
+  (void) j;
+  printf ("{\"event\":\"%s\"", event);
+}
+
+static void
+json_key (struct json *j, const char *key)
+{
+  printf (",\"%s\":", key);
+}
+
+static void
+json_str (struct json *j, const char *key, const char *v)
+{
+  json_key (j, key);
+  if (v)
+    json_raw_str ((const uint8_t *) v, strlen (v));
+  else
+    fputs ("null", stdout);
+}
+
+static void
+json_bytes (struct json *j, const char *key, const uint8_t *p, size_t len)
+{
+  json_key (j, key);
+  json_raw_str (p, len);
+}
+
+static void
+json_hex (struct json *j, const char *key, const uint8_t *p, size_t len)
+{
+  size_t i;
+  json_key (j, key);
+  putchar ('"');
+  for (i = 0; i < len && i < 4096; i++)
+    printf ("%02x", p[i]);
+  putchar ('"');
+}
+
+static void
+json_u64 (struct json *j, const char *key, uint64_t v)
+{
+  json_key (j, key);
+  printf ("%" PRIu64, v);
+}
+
+static void
+json_bool (struct json *j, const char *key, bool v)
+{
+  json_key (j, key);
+  fputs (v ? "true" : "false", stdout);
+}
+
+static void
+json_flags (struct json *j, const char *key, const struct nbd_name *tbl,
+            uint32_t flags)
+{
+  char buf[512], *p, *save = NULL;
+  bool first = true;
+
+  json_u64 (j, key, flags);
+  printf (",\"%s_names\":[", key);
+  nbd_flags_str (tbl, flags, buf, sizeof buf);
+  if (flags)
+    for (p = strtok_r (buf, " ", &save); p; p = strtok_r (NULL, " ", &save)) {
+      printf ("%s\"%s\"", first ? "" : ",", p);
+      first = false;
+    }
+  putchar (']');
+}
+
+static void
+json_end (struct json *j)
+{
+  puts ("}");
+  fflush (stdout);
+}
+
 const char *
 human_size (uint64_t v, char *buf, size_t len)
 {
@@ -256,9 +382,76 @@ where_prefix (FILE *fp)
     fprintf (fp, "%s:%d: ", cli.where_file, cli.where_line);
 }
 
+/* The decoded fields of an option reply payload, as JSON members. */
+static void
+json_opt_payload (struct json *j, uint32_t type, const uint8_t *p,
+                  size_t len)
+{
+  const char *err = NULL;
+
+  switch (type) {
+  case NBD_REP_SERVER: {
+    struct nbd_rep_server sv;
+    err = nbd_decode_rep_server (p, len, &sv);
+    if (!err) {
+      json_bytes (j, "export", sv.name, sv.name_len);
+      json_bytes (j, "description", sv.desc, sv.desc_len);
+    }
+    break;
+  }
+  case NBD_REP_INFO: {
+    struct nbd_rep_info i;
+    err = nbd_decode_rep_info (p, len, &i);
+    if (len >= 2) {
+      json_u64 (j, "info", i.type);
+      json_str (j, "info_name", nbd_info_name (i.type));
+    }
+    if (err)
+      break;
+    switch (i.type) {
+    case NBD_INFO_EXPORT:
+      json_u64 (j, "size", i.size);
+      json_flags (j, "transmission_flags", nbd_tflag_names, i.tflags);
+      break;
+    case NBD_INFO_NAME:
+    case NBD_INFO_DESCRIPTION:
+      json_bytes (j, "text", i.str, i.str_len);
+      break;
+    case NBD_INFO_BLOCK_SIZE:
+      json_u64 (j, "minimum", i.min_block);
+      json_u64 (j, "preferred", i.pref_block);
+      json_u64 (j, "maximum", i.max_block);
+      break;
+    }
+    break;
+  }
+  case NBD_REP_META_CONTEXT: {
+    struct nbd_rep_meta m;
+    err = nbd_decode_rep_meta (p, len, &m);
+    if (!err) {
+      json_u64 (j, "context_id", m.id);
+      json_bytes (j, "context", m.name, m.name_len);
+    }
+    break;
+  }
+  default:
+    if (type & NBD_REP_ERR_BIT)
+      json_bytes (j, "message", p, len);
+  }
+  if (err)
+    json_str (j, "malformed", err);
+}
+
 void
 ev_connected (struct session *s, const char *desc)
 {
+  if (cli.json) {
+    struct json j;
+    json_begin (&j, "connected");
+    json_str (&j, "target", desc);
+    json_end (&j);
+    return;
+  }
   printf ("connected to %s\n", desc);
 }
 
@@ -267,6 +460,20 @@ ev_greeting (struct session *s)
 {
   char buf[256], sz[64];
 
+  if (cli.json) {
+    struct json j;
+    json_begin (&j, "received");
+    json_str (&j, "message", "greeting");
+    json_str (&j, "style", s->oldstyle ? "oldstyle" : "newstyle");
+    if (s->oldstyle) {
+      json_u64 (&j, "size", s->cur.size);
+      json_flags (&j, "transmission_flags", nbd_tflag_names, s->cur.tflags);
+    }
+    else
+      json_flags (&j, "handshake_flags", nbd_hs_flag_names, s->hs_flags);
+    json_end (&j);
+    return;
+  }
   if (s->oldstyle) {
     printf ("<- greeting: oldstyle, export size %" PRIu64 " (%s), ",
             s->cur.size, human_size (s->cur.size, sz, sizeof sz));
@@ -285,6 +492,14 @@ void
 ev_client_flags (struct session *s, uint32_t flags)
 {
   char buf[256];
+  if (cli.json) {
+    struct json j;
+    json_begin (&j, "sent");
+    json_str (&j, "message", "client_flags");
+    json_flags (&j, "client_flags", nbd_cflag_names, flags);
+    json_end (&j);
+    return;
+  }
   printf ("-> client flags 0x%08" PRIx32 " (%s)\n", flags,
           nbd_flags_str (nbd_cflag_names, flags, buf, sizeof buf));
 }
@@ -295,6 +510,18 @@ ev_sent_option (struct session *s, uint32_t opt, uint32_t declared_len,
 {
   char buf[128];
 
+  if (cli.json) {
+    struct json j;
+    json_begin (&j, "sent");
+    json_str (&j, "message", "option");
+    json_u64 (&j, "option", opt);
+    json_str (&j, "option_name", nbd_opt_name (opt));
+    json_u64 (&j, "length", declared_len);
+    json_u64 (&j, "payload_length", len);
+    json_hex (&j, "payload_hex", payload, len);
+    json_end (&j);
+    return;
+  }
   printf ("-> %s, length %" PRIu32, opt_label (opt, buf, sizeof buf),
           declared_len);
   if (declared_len != len)
@@ -312,6 +539,21 @@ ev_opt_reply (struct session *s, const struct nbd_opt_reply_hdr *h,
 {
   char b1[128], b2[128];
 
+  if (cli.json) {
+    struct json j;
+    json_begin (&j, "received");
+    json_str (&j, "message", "option_reply");
+    json_u64 (&j, "option", h->option);
+    json_str (&j, "option_name", nbd_opt_name (h->option));
+    json_u64 (&j, "type", h->type);
+    json_str (&j, "type_name", nbd_rep_name (h->type));
+    json_bool (&j, "error", (h->type & NBD_REP_ERR_BIT) != 0);
+    json_u64 (&j, "length", h->length);
+    json_opt_payload (&j, h->type, payload, h->length);
+    json_hex (&j, "payload_hex", payload, h->length);
+    json_end (&j);
+    return;
+  }
   printf ("<- %s to %s, length %" PRIu32, rep_label (h->type, b1, sizeof b1),
           opt_label (h->option, b2, sizeof b2), h->length);
   if (h->length) {
@@ -326,6 +568,16 @@ ev_export_name_reply (struct session *s, uint64_t size, uint16_t tflags,
                       size_t padding)
 {
   char sz[64];
+  if (cli.json) {
+    struct json j;
+    json_begin (&j, "received");
+    json_str (&j, "message", "export_name_reply");
+    json_u64 (&j, "size", size);
+    json_flags (&j, "transmission_flags", nbd_tflag_names, tflags);
+    json_u64 (&j, "padding", padding);
+    json_end (&j);
+    return;
+  }
   printf ("<- export size %" PRIu64 " (%s), ", size,
           human_size (size, sz, sizeof sz));
   print_tflags (tflags);
@@ -341,6 +593,19 @@ ev_sent_request (struct session *s, uint16_t flags, uint16_t type,
                  uint64_t cookie, uint64_t offset, uint32_t len)
 {
   char buf[128];
+  if (cli.json) {
+    struct json j;
+    json_begin (&j, "sent");
+    json_str (&j, "message", "request");
+    json_u64 (&j, "command", type);
+    json_str (&j, "command_name", nbd_name_of (nbd_cmd_names, type));
+    json_flags (&j, "command_flags", nbd_cmd_flag_names, flags);
+    json_u64 (&j, "cookie", cookie);
+    json_u64 (&j, "offset", offset);
+    json_u64 (&j, "length", len);
+    json_end (&j);
+    return;
+  }
   printf ("-> %s (%u), flags 0x%04x (%s), cookie %" PRIu64 ", offset %"
           PRIu64 ", length %" PRIu32 "\n",
           nbd_name_or_unknown (nbd_cmd_names, type), type, flags,
@@ -381,9 +646,37 @@ print_tls_lines (const struct session *s, const char *indent)
     printf ("%s%s\n", indent, i->verify);
 }
 
+static void
+json_tls (struct json *j, const struct session *s)
+{
+  const struct tls_info *i = &s->tlsinfo;
+
+  json_u64 (j, "epoch", s->epoch);
+  json_str (j, "version", i->version);
+  json_str (j, "cipher", i->cipher);
+  json_str (j, "mac", i->mac);
+  json_str (j, "key_exchange", i->kx);
+  json_str (j, "credentials", i->cred);
+  json_str (j, "psk_username", i->psk_username);
+  json_str (j, "peer_subject", i->peer_subject);
+  json_str (j, "peer_issuer", i->peer_issuer);
+  if (i->peer_subject) {
+    json_u64 (j, "peer_not_before", (uint64_t) i->peer_not_before);
+    json_u64 (j, "peer_not_after", (uint64_t) i->peer_not_after);
+  }
+  json_str (j, "verification", i->verify);
+}
+
 void
 ev_tls (struct session *s)
 {
+  if (cli.json) {
+    struct json j;
+    json_begin (&j, "tls");
+    json_tls (&j, s);
+    json_end (&j);
+    return;
+  }
   printf ("== TLS handshake done (epoch %d): the negotiation state from "
           "before STARTTLS is discarded\n", s->epoch);
   print_tls_lines (s, "   ");
@@ -392,7 +685,13 @@ ev_tls (struct session *s)
 void
 ev_closed (struct session *s, const char *why)
 {
-  if (why)
+  if (why && cli.json) {
+    struct json j;
+    json_begin (&j, "closed");
+    json_str (&j, "reason", why);
+    json_end (&j);
+  }
+  else if (why)
     printf ("connection closed (%s)\n", why);
 }
 
@@ -405,6 +704,22 @@ ev_flag (struct session *s, const char *id, const char *rule,
   s->nflags++;
   s->nflags_conn++;
   fflush (stdout);
+  if (cli.json) {
+    struct json j;
+    char *ev = NULL;
+    va_start (ap, fmt);
+    if (vasprintf (&ev, fmt, ap) == -1)
+      ev = NULL;
+    va_end (ap);
+    json_begin (&j, "flag");
+    json_str (&j, "id", id);
+    json_str (&j, "evidence", ev);
+    json_str (&j, "rule", rule);
+    json_u64 (&j, "epoch", s->epoch);
+    json_end (&j);
+    free (ev);
+    return;
+  }
   printf ("FLAG %s: ", id);
   va_start (ap, fmt);
   vprintf (fmt, ap);
@@ -417,6 +732,19 @@ ev_note (struct session *s, const char *fmt, ...)
 {
   va_list ap;
 
+  if (cli.json) {
+    struct json j;
+    char *m = NULL;
+    va_start (ap, fmt);
+    if (vasprintf (&m, fmt, ap) == -1)
+      m = NULL;
+    va_end (ap);
+    json_begin (&j, "note");
+    json_str (&j, "message", m);
+    json_end (&j);
+    free (m);
+    return;
+  }
   printf ("   ");
   va_start (ap, fmt);
   vprintf (fmt, ap);
@@ -430,6 +758,23 @@ ev_error (struct session *s, const char *fmt, ...)
   va_list ap;
 
   fflush (stdout);
+  if (cli.json) {
+    struct json j;
+    char *m = NULL;
+    va_start (ap, fmt);
+    if (vasprintf (&m, fmt, ap) == -1)
+      m = NULL;
+    va_end (ap);
+    json_begin (&j, "error");
+    json_str (&j, "message", m);
+    if (cli.where_file) {
+      json_str (&j, "file", cli.where_file);
+      json_u64 (&j, "line", cli.where_line);
+    }
+    json_end (&j);
+    free (m);
+    return;
+  }
   fprintf (stderr, "%s: ", cli.progname);
   where_prefix (stderr);
   va_start (ap, fmt);
@@ -482,11 +827,17 @@ print_nego (const struct nego *n, const char *indent)
             n->max_block);
 }
 
+static void json_state (const struct session *s);
+
 void
 print_state (const struct session *s)
 {
   char buf[256], *d;
 
+  if (cli.json) {
+    json_state (s);
+    return;
+  }
   printf ("phase:              %s\n", phase_name (s->phase));
   d = nbd_target_describe (&s->target);
   printf ("target:             %s\n", s->target.kind ? d : "none");
@@ -518,4 +869,86 @@ print_state (const struct session *s)
     print_nego (&s->prev, "  ");
   }
   printf ("flags raised:       %u\n", s->nflags);
+}
+
+void
+json_error_line (const char *cmd, const char *msg)
+{
+  struct json j;
+
+  json_begin (&j, "error");
+  json_str (&j, "message", msg);
+  json_str (&j, "command", cmd);
+  if (cli.where_file) {
+    json_str (&j, "file", cli.where_file);
+    json_u64 (&j, "line", cli.where_line);
+  }
+  json_end (&j);
+}
+
+static void
+json_nego (struct json *j, const char *prefix, const struct nego *n)
+{
+  char key[64];
+  size_t i;
+
+  snprintf (key, sizeof key, "%sstructured_replies", prefix);
+  json_bool (j, key, n->sr);
+  snprintf (key, sizeof key, "%sextended_headers", prefix);
+  json_bool (j, key, n->eh);
+  snprintf (key, sizeof key, "%smeta_contexts", prefix);
+  json_key (j, key);
+  putchar ('[');
+  for (i = 0; i < n->nctx; i++) {
+    printf ("%s{\"id\":%" PRIu32 ",\"name\":", i ? "," : "",
+            n->ctx[i].id);
+    json_raw_str ((const uint8_t *) n->ctx[i].name, strlen (n->ctx[i].name));
+    putchar ('}');
+  }
+  putchar (']');
+  if (n->have_export) {
+    snprintf (key, sizeof key, "%sexport", prefix);
+    json_str (j, key, n->export_name);
+    snprintf (key, sizeof key, "%ssize", prefix);
+    json_u64 (j, key, n->size);
+    snprintf (key, sizeof key, "%stransmission_flags", prefix);
+    json_flags (j, key, nbd_tflag_names, n->tflags);
+  }
+  if (n->have_bs) {
+    snprintf (key, sizeof key, "%sblock_size_minimum", prefix);
+    json_u64 (j, key, n->min_block);
+    snprintf (key, sizeof key, "%sblock_size_preferred", prefix);
+    json_u64 (j, key, n->pref_block);
+    snprintf (key, sizeof key, "%sblock_size_maximum", prefix);
+    json_u64 (j, key, n->max_block);
+  }
+}
+
+static void
+json_state (const struct session *s)
+{
+  struct json j;
+  char *d = nbd_target_describe (&s->target);
+
+  json_begin (&j, "state");
+  json_str (&j, "phase", phase_name (s->phase));
+  json_str (&j, "target", s->target.kind ? d : NULL);
+  free (d);
+  json_str (&j, "default_export", s->default_export ? s->default_export : "");
+  if (s->phase != PHASE_DISCONNECTED && !s->oldstyle) {
+    json_flags (&j, "handshake_flags", nbd_hs_flag_names, s->hs_flags);
+    json_flags (&j, "client_flags", nbd_cflag_names, s->client_flags);
+  }
+  json_bool (&j, "oldstyle", s->oldstyle);
+  json_bool (&j, "tls", s->tls_up);
+  json_bool (&j, "tls_required", s->tls.required);
+  if (s->tls_up)
+    json_tls (&j, s);
+  else
+    json_u64 (&j, "epoch", s->epoch);
+  json_nego (&j, "", &s->cur);
+  if (s->epoch > 0)
+    json_nego (&j, "before_starttls_", &s->prev);
+  json_u64 (&j, "flags_raised", s->nflags);
+  json_end (&j);
 }

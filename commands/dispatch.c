@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "nbdcli.h"
+#include "output.h"
 
 const struct command *const command_groups[] = {
   conn_commands,
@@ -41,6 +42,16 @@ cmd_error (const char *fmt, ...)
   va_list ap;
 
   fflush (stdout);
+  if (cli.json) {
+    char *m = NULL;
+    va_start (ap, fmt);
+    if (vasprintf (&m, fmt, ap) == -1)
+      m = NULL;
+    va_end (ap);
+    json_error_line (cli.cur_cmd, m);
+    free (m);
+    return CMD_FAILED;
+  }
   fprintf (stderr, "%s: ", cli.progname);
   if (cli.where_file)
     fprintf (stderr, "%s:%d: ", cli.where_file, cli.where_line);
