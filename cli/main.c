@@ -72,7 +72,7 @@ static const struct option long_opts[] = {
   { "list-commands", no_argument, NULL, OPT_LIST_COMMANDS },
   { "version", no_argument, NULL, 'V' },
   { "help", no_argument, NULL, 'h' },
-  { NULL }
+  { NULL, 0, NULL, 0 }
 };
 
 struct action {

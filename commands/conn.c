@@ -105,5 +105,5 @@ const struct command conn_commands[] = {
     "Closes the socket at once, without NBD_OPT_ABORT or NBD_CMD_DISC (a\n"
     "hard disconnect, as a crashing client would).",
     "", NULL, CMD_NEED_CONN, 0, 0, do_close },
-  { NULL }
+  { .name = NULL }
 };

@@ -293,5 +293,5 @@ const struct command opt_commands[] = {
     "differs from the bytes sent.  The replies are read and decoded as for\n"
     "the named commands.",
     "", "--length=", CMD_OPT_PHASE, 1, -1, do_opt },
-  { NULL }
+  { .name = NULL }
 };

@@ -351,5 +351,5 @@ const struct command session_commands[] = {
     "", NULL, 0, 0, 1, do_complete },
   { "quit", "exit", "", "leave nbdcli (the connection is closed)",
     "", "", NULL, 0, 0, 0, do_quit },
-  { NULL }
+  { .name = NULL }
 };

@@ -10,7 +10,7 @@
 #include "nbd-proto.h"
 #include "names.h"
 
-#define END { 0, NULL, NULL }
+#define END { .name = NULL }
 
 const struct nbd_name nbd_opt_names[] = {
   { NBD_OPT_EXPORT_NAME, "NBD_OPT_EXPORT_NAME", "EXPORT_NAME" },

@@ -163,6 +163,23 @@ session_learn_context (struct session *s, const char *name)
 static int
 io_failed (struct session *s, enum io_status st, const char *what)
 {
+  if ((st == IO_EOF || st == IO_ERROR) && s->tls_up && s->tls_unread
+      && s->t.got == 0) {
+    /* With TLS 1.3 the server checks the client certificate after the
+     * client thinks the handshake is done; a rejection shows up as an
+     * alert or EOF on the first read.
+     */
+    ev_error (s, "%s: the server closed the TLS connection right after the "
+              "handshake%s%s: with TLS 1.3 this is how a server rejects the "
+              "client's credentials (%s)", what,
+              st == IO_ERROR ? ": " : "", st == IO_ERROR ? s->t.err : "",
+              s->tls_client_cert ? "check that the server trusts the client "
+              "certificate's CA" : "the server may require a client "
+              "certificate: put client-cert.pem and client-key.pem in the "
+              "certificates directory");
+    session_close (s, "TLS credentials rejected");
+    return -1;
+  }
   switch (st) {
   case IO_OK:
     return 0;
@@ -202,8 +219,13 @@ io_failed (struct session *s, enum io_status st, const char *what)
 static enum io_status
 rd (struct session *s, void *buf, size_t n)
 {
+  enum io_status st;
+
   s->t.timeout_ms = s->timeout_ms;
-  return transport_read (&s->t, buf, n);
+  st = transport_read (&s->t, buf, n);
+  if (st == IO_OK && n > 0)
+    s->tls_unread = false;
+  return st;
 }
 
 static enum io_status
@@ -469,6 +491,16 @@ on_info (struct session *s, struct exchange *x, const struct nbd_rep_info *i,
   case NBD_INFO_NAME:
     free (s->cur.canonical_name);
     s->cur.canonical_name = xstrndup (i->str, i->str_len);
+    if (s->epoch > 0 && s->prev.export_name && x->export
+        && strcmp (x->export, s->prev.export_name) != 0
+        && strcmp (s->cur.canonical_name, s->prev.export_name) == 0)
+      ev_flag (s, "tls-state-kept-export",
+               "export selection from before STARTTLS kept; the server MUST "
+               "NOT preserve negotiation state; spec: NBD_OPT_STARTTLS",
+               "%s for export \"%s\" answers NBD_INFO_NAME \"%s\", the "
+               "export asked about before STARTTLS",
+               nbd_name_or_unknown (nbd_opt_names, x->opt), x->export,
+               s->cur.canonical_name);
     break;
   case NBD_INFO_DESCRIPTION:
     free (s->cur.description);
@@ -566,6 +598,7 @@ do_tls (struct session *s)
     return -1;
   }
   s->tls_up = true;
+  s->tls_unread = true;
   s->epoch++;
   nego_clear (&s->prev);
   s->prev = s->cur;
@@ -860,10 +893,24 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
   case NBD_OPT_STRUCTURED_REPLY:
     if (s->last_reply == NBD_REP_ACK)
       s->cur.sr = true;
+    else if (s->last_reply == NBD_REP_ERR_INVALID && !s->cur.sr && s->prev.sr)
+      ev_flag (s, "tls-state-kept-sr",
+               "structured reply from before STARTTLS kept; the server MUST "
+               "NOT preserve negotiation state; spec: NBD_OPT_STARTTLS",
+               "NBD_OPT_STRUCTURED_REPLY after STARTTLS was refused with "
+               "NBD_REP_ERR_INVALID, as if the request from before STARTTLS "
+               "still held");
     break;
   case NBD_OPT_EXTENDED_HEADERS:
     if (s->last_reply == NBD_REP_ACK)
       s->cur.eh = true;
+    else if (s->last_reply == NBD_REP_ERR_INVALID && !s->cur.eh && s->prev.eh)
+      ev_flag (s, "tls-state-kept-eh",
+               "extended headers from before STARTTLS kept; the server MUST "
+               "NOT preserve negotiation state; spec: NBD_OPT_STARTTLS",
+               "NBD_OPT_EXTENDED_HEADERS after STARTTLS was refused with "
+               "NBD_REP_ERR_INVALID, as if the request from before STARTTLS "
+               "still held");
     break;
   case NBD_OPT_SET_META_CONTEXT:
     if (s->last_reply != NBD_REP_ACK)

@@ -84,6 +84,8 @@ struct session {
   struct tls_settings tls;
   struct tls_info tlsinfo;
   bool allow_plaintext;         /* `set allow-plaintext on' */
+  bool tls_unread;              /* nothing read since the handshake */
+  bool tls_client_cert;         /* we offered a client certificate */
 
   /* Defaults. */
   char *default_export;         /* from the URI or `set export' */

@@ -237,6 +237,7 @@ tls_handshake (struct session *s)
   int r;
   char path[4096];
 
+  s->tls_client_cert = false;
   r = gnutls_init (&g, GNUTLS_CLIENT | GNUTLS_NONBLOCK);
   if (r < 0) {
     ev_error (s, "starttls: gnutls_init: %s", gnutls_strerror (r));
@@ -297,6 +298,7 @@ tls_handshake (struct session *s)
           && file_exists (certs, "client-key.pem", keyf, sizeof keyf)) {
         r = gnutls_certificate_set_x509_key_file (xcred, cert, keyf,
                                                   GNUTLS_X509_FMT_PEM);
+        s->tls_client_cert = true;
         if (r < 0) {
           ev_error (s, "starttls: client certificate %s: %s", cert,
                     gnutls_strerror (r));
