@@ -60,6 +60,7 @@ struct command {
 extern const struct command conn_commands[];
 extern const struct command opt_commands[];
 extern const struct command session_commands[];
+extern const struct command xmit_commands[];
 
 /* commands/dispatch.c */
 extern const struct command *const command_groups[];

@@ -952,3 +952,208 @@ json_state (const struct session *s)
   json_u64 (&j, "flags_raised", s->nflags);
   json_end (&j);
 }
+
+static void
+hexdump (const uint8_t *p, size_t len, uint64_t base)
+{
+  size_t i, j;
+
+  for (i = 0; i < len; i += 16) {
+    printf ("     %08" PRIx64 "  ", base + i);
+    for (j = 0; j < 16; j++) {
+      if (i + j < len)
+        printf ("%02x ", p[i + j]);
+      else
+        printf ("   ");
+      if (j == 7)
+        putchar (' ');
+    }
+    printf (" |");
+    for (j = 0; j < 16 && i + j < len; j++)
+      putchar (p[i + j] >= 0x20 && p[i + j] < 0x7f ? p[i + j] : '.');
+    printf ("|\n");
+  }
+}
+
+void
+ev_reply_hdr (struct session *s, const struct nbd_reply_hdr *h, int form)
+{
+  char buf[64];
+
+  if (cli.json) {
+    struct json j;
+    json_begin (&j, "received");
+    json_str (&j, "message", form == 0 ? "simple_reply"
+              : form == 1 ? "structured_chunk" : "extended_chunk");
+    json_u64 (&j, "magic", h->magic);
+    json_u64 (&j, "cookie", h->cookie);
+    if (form == 0) {
+      json_u64 (&j, "error", h->error);
+      json_str (&j, "error_name", nbd_name_of (nbd_error_names, h->error));
+    }
+    else {
+      json_flags (&j, "flags", nbd_reply_flag_names, h->flags);
+      json_u64 (&j, "type", h->type);
+      json_str (&j, "type_name", nbd_name_of (nbd_reply_type_names, h->type));
+      json_u64 (&j, "length", h->length);
+      if (form == 2)
+        json_u64 (&j, "offset", h->offset);
+    }
+    json_end (&j);
+    return;
+  }
+  if (form == 0) {
+    printf ("<- simple reply, cookie %" PRIu64 ", error %" PRIu32, h->cookie,
+            h->error);
+    if (h->error)
+      printf (" (%s)", nbd_name_of (nbd_error_names, h->error)
+              ? nbd_name_of (nbd_error_names, h->error)
+              : "not defined by the spec");
+    printf ("\n");
+    return;
+  }
+  printf ("<- %s chunk %s", form == 1 ? "structured" : "extended",
+          nbd_name_of (nbd_reply_type_names, h->type)
+          ? nbd_name_of (nbd_reply_type_names, h->type) : "");
+  if (!nbd_name_of (nbd_reply_type_names, h->type))
+    printf ("unknown type 0x%04x", h->type);
+  else
+    printf (" (%u)", h->type);
+  printf (", flags 0x%04x (%s), cookie %" PRIu64, h->flags,
+          nbd_flags_str (nbd_reply_flag_names, h->flags, buf, sizeof buf),
+          h->cookie);
+  if (form == 2)
+    printf (", offset %" PRIu64, h->offset);
+  printf (", length %" PRIu64 "\n", h->length);
+}
+
+void
+ev_data (struct session *s, uint64_t offset, const uint8_t *p, size_t shown,
+         uint64_t len)
+{
+  if (cli.json) {
+    struct json j;
+    json_begin (&j, "data");
+    json_u64 (&j, "offset", offset);
+    json_u64 (&j, "length", len);
+    if (p)
+      json_hex (&j, "data_hex", p, shown);
+    json_end (&j);
+    return;
+  }
+  if (!p) {
+    printf ("   data: %" PRIu64 " bytes at offset %" PRIu64 " (to the file)\n",
+            len, offset);
+    return;
+  }
+  printf ("   data: %" PRIu64 " bytes at offset %" PRIu64 "\n", len, offset);
+  hexdump (p, shown, offset);
+  if (len > shown)
+    printf ("     ... (%" PRIu64 " more bytes)\n", len - shown);
+}
+
+void
+ev_hole (struct session *s, uint64_t offset, uint32_t size)
+{
+  if (cli.json) {
+    struct json j;
+    json_begin (&j, "hole");
+    json_u64 (&j, "offset", offset);
+    json_u64 (&j, "length", size);
+    json_end (&j);
+    return;
+  }
+  printf ("   hole: %" PRIu32 " bytes of zeroes at offset %" PRIu64 "\n",
+          size, offset);
+}
+
+void
+ev_error_chunk (struct session *s, uint16_t type,
+                const struct nbd_chunk_error *e)
+{
+  const char *n = nbd_name_of (nbd_error_names, e->error);
+
+  if (cli.json) {
+    struct json j;
+    json_begin (&j, "error_chunk");
+    json_u64 (&j, "error", e->error);
+    json_str (&j, "error_name", n);
+    json_bytes (&j, "message", e->msg, e->msg_len);
+    if (type == NBD_REPLY_TYPE_ERROR_OFFSET)
+      json_u64 (&j, "offset", e->offset);
+    json_end (&j);
+    return;
+  }
+  printf ("   error %" PRIu32 " (%s)", e->error, n ? n : "not defined by "
+          "the spec");
+  if (type == NBD_REPLY_TYPE_ERROR_OFFSET)
+    printf (" at offset %" PRIu64, e->offset);
+  if (e->msg_len) {
+    printf (": ");
+    print_quoted (e->msg, e->msg_len);
+  }
+  printf ("\n");
+}
+
+/* What the status bits mean in a context. */
+static void
+status_meaning (const char *ctx, uint64_t fl, char *buf, size_t len)
+{
+  if (!ctx)
+    snprintf (buf, len, "?");
+  else if (strcmp (ctx, "base:allocation") == 0)
+    snprintf (buf, len, "%s%s%s", fl & 1 ? "hole" : "data",
+              fl & 2 ? ", reads as zeroes" : "",
+              fl & ~UINT64_C (3) ? ", unknown bits" : "");
+  else if (strcmp (ctx, "qemu:allocation-depth") == 0) {
+    if (fl == 0)
+      snprintf (buf, len, "unallocated");
+    else if (fl == 1)
+      snprintf (buf, len, "allocated in this image");
+    else
+      snprintf (buf, len, "allocated %" PRIu64 " images down the backing "
+                "chain", fl - 1);
+  }
+  else if (strncmp (ctx, "qemu:dirty-bitmap:", 18) == 0)
+    snprintf (buf, len, "%s", fl & 1 ? "dirty" : "clean");
+  else
+    snprintf (buf, len, "status 0x%" PRIx64, fl);
+}
+
+void
+ev_block_status (struct session *s, uint32_t ctx_id, const char *ctx_name,
+                 const uint8_t *p, bool ext, size_t n)
+{
+  size_t i, shown = n > 1000 ? 1000 : n;
+  uint64_t off = 0, len, fl;
+  char m[128];
+
+  if (cli.json) {
+    struct json j;
+    json_begin (&j, "block_status");
+    json_u64 (&j, "context_id", ctx_id);
+    json_str (&j, "context", ctx_name);
+    json_key (&j, "extents");
+    putchar ('[');
+    for (i = 0; i < n; i++) {
+      nbd_block_status_extent (p, ext, i, &len, &fl);
+      printf ("%s{\"length\":%" PRIu64 ",\"flags\":%" PRIu64 "}",
+              i ? "," : "", len, fl);
+    }
+    putchar (']');
+    json_end (&j);
+    return;
+  }
+  printf ("   block status for context id %" PRIu32 " (%s), %zu extent%s:\n",
+          ctx_id, ctx_name ? ctx_name : "never negotiated", n,
+          n == 1 ? "" : "s");
+  for (i = 0; i < shown; i++) {
+    nbd_block_status_extent (p, ext, i, &len, &fl);
+    status_meaning (ctx_name, fl, m, sizeof m);
+    printf ("     +%-12" PRIu64 " length %-12" PRIu64 " flags 0x%" PRIx64
+            " (%s)\n", off, len, fl, m);
+    off += len;
+  }
+  if (n > shown)
+    printf ("     ... (%zu more extents)\n", n - shown);
+}

@@ -18,6 +18,7 @@
 const struct command *const command_groups[] = {
   conn_commands,
   opt_commands,
+  xmit_commands,
   session_commands,
   NULL
 };

@@ -5,6 +5,7 @@
 #ifndef NBDCLI_EVENTS_H
 #define NBDCLI_EVENTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,21 @@ extern void ev_export_name_reply (struct session *s, uint64_t size,
 extern void ev_sent_request (struct session *s, uint16_t flags,
                              uint16_t type, uint64_t cookie,
                              uint64_t offset, uint32_t len);
+struct nbd_reply_hdr;
+struct nbd_chunk_error;
+/* Transmission replies: a simple reply or one chunk's header (EXT for
+ * the extended form), then what the chunk carries.
+ */
+extern void ev_reply_hdr (struct session *s, const struct nbd_reply_hdr *h,
+                          int form /* 0 simple, 1 structured, 2 extended */);
+extern void ev_data (struct session *s, uint64_t offset, const uint8_t *p,
+                     size_t shown, uint64_t len);
+extern void ev_hole (struct session *s, uint64_t offset, uint32_t size);
+extern void ev_error_chunk (struct session *s, uint16_t type,
+                            const struct nbd_chunk_error *e);
+extern void ev_block_status (struct session *s, uint32_t ctx_id,
+                             const char *ctx_name, const uint8_t *p,
+                             bool ext, size_t n);
 extern void ev_tls (struct session *s);
 extern void ev_closed (struct session *s, const char *why);
 extern void ev_flag (struct session *s, const char *id, const char *rule,

@@ -125,6 +125,11 @@ const struct nbd_name nbd_reply_type_names[] = {
   END
 };
 
+const struct nbd_name nbd_reply_flag_names[] = {
+  { NBD_REPLY_FLAG_DONE, "NBD_REPLY_FLAG_DONE", "DONE" },
+  END
+};
+
 const struct nbd_name nbd_error_names[] = {
   { NBD_EPERM, "NBD_EPERM", "EPERM" },
   { NBD_EIO, "NBD_EIO", "EIO" },

@@ -23,6 +23,7 @@ extern const struct nbd_name nbd_cmd_names[];
 extern const struct nbd_name nbd_cmd_flag_names[];
 extern const struct nbd_name nbd_reply_type_names[];
 extern const struct nbd_name nbd_error_names[];
+extern const struct nbd_name nbd_reply_flag_names[];
 
 /* Name of VALUE in TBL, or NULL. */
 extern const char *nbd_name_of (const struct nbd_name *tbl, uint32_t value);

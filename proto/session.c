@@ -16,6 +16,7 @@
 #include "nbd-proto.h"
 #include "session.h"
 #include "wire.h"
+#include "xmit.h"
 
 /* Bounds on what a server may make nbdcli read for one option. */
 #define MAX_REPLY_LEN     (1024 * 1024)
@@ -978,22 +979,31 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
 int
 session_disconnect (struct session *s)
 {
-  struct bytes msg = { 0 };
-  enum io_status st;
-  int r = 0;
-
   if (s->phase == PHASE_OPTIONS)
     return session_option (s, NBD_OPT_ABORT, NULL, 0, 0);
   if (s->phase == PHASE_TRANSMISSION) {
-    uint64_t cookie = s->next_cookie++;
-
-    nbd_encode_request (&msg, 0, NBD_CMD_DISC, cookie, 0, 0);
-    st = wr (s, msg.data, msg.len);
-    bytes_free (&msg);
-    if (st != IO_OK)
-      return io_failed (s, st, "NBD_CMD_DISC");
-    ev_sent_request (s, 0, NBD_CMD_DISC, cookie, 0, 0);
+    struct xreq r = { .type = NBD_CMD_DISC };
+    struct xresult res;
+    return session_request (s, &r, &res);
   }
   session_close (s, "disconnected");
-  return r;
+  return 0;
+}
+
+enum io_status
+session_rd (struct session *s, void *buf, size_t n)
+{
+  return rd (s, buf, n);
+}
+
+enum io_status
+session_wr (struct session *s, const void *buf, size_t n)
+{
+  return wr (s, buf, n);
+}
+
+int
+session_io_failed (struct session *s, enum io_status st, const char *what)
+{
+  return io_failed (s, st, what);
 }

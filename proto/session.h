@@ -132,6 +132,15 @@ extern int session_option (struct session *s, uint32_t opt,
                            const uint8_t *payload, size_t len,
                            uint32_t declared_len);
 
+/* Reads/writes with the session timeout; io_failed reports a failed
+ * status and drops the connection when the framing is lost.
+ */
+extern enum io_status session_rd (struct session *s, void *buf, size_t n);
+extern enum io_status session_wr (struct session *s, const void *buf,
+                                  size_t n);
+extern int session_io_failed (struct session *s, enum io_status st,
+                              const char *what);
+
 /* Per-epoch model helpers. */
 extern void nego_clear (struct nego *n);
 extern const struct meta_ctx *nego_find_ctx (const struct nego *n,

@@ -289,6 +289,132 @@ nbd_encode_request (struct bytes *out, uint16_t flags, uint16_t type,
   bytes_put_u32 (out, len);
 }
 
+void
+nbd_encode_ext_request (struct bytes *out, uint16_t flags, uint16_t type,
+                        uint64_t cookie, uint64_t offset, uint64_t len)
+{
+  bytes_put_u32 (out, NBD_EXTENDED_REQUEST_MAGIC);
+  bytes_put_u16 (out, flags);
+  bytes_put_u16 (out, type);
+  bytes_put_u64 (out, cookie);
+  bytes_put_u64 (out, offset);
+  bytes_put_u64 (out, len);
+}
+
+void
+nbd_decode_simple_reply (const uint8_t *b, struct nbd_reply_hdr *out)
+{
+  memset (out, 0, sizeof *out);
+  out->magic = get_u32 (b);
+  out->error = get_u32 (b + 4);
+  out->cookie = get_u64 (b + 8);
+}
+
+void
+nbd_decode_structured_hdr (const uint8_t *b, struct nbd_reply_hdr *out)
+{
+  memset (out, 0, sizeof *out);
+  out->magic = get_u32 (b);
+  out->flags = get_u16 (b + 4);
+  out->type = get_u16 (b + 6);
+  out->cookie = get_u64 (b + 8);
+  out->length = get_u32 (b + 16);
+}
+
+void
+nbd_decode_extended_hdr (const uint8_t *b, struct nbd_reply_hdr *out)
+{
+  memset (out, 0, sizeof *out);
+  out->magic = get_u32 (b);
+  out->flags = get_u16 (b + 4);
+  out->type = get_u16 (b + 6);
+  out->cookie = get_u64 (b + 8);
+  out->offset = get_u64 (b + 16);
+  out->length = get_u64 (b + 24);
+}
+
+const char *
+nbd_decode_chunk_error (uint16_t type, const uint8_t *p, size_t len,
+                        struct nbd_chunk_error *out)
+{
+  size_t need = type == NBD_REPLY_TYPE_ERROR_OFFSET ? 14 : 6;
+
+  memset (out, 0, sizeof *out);
+  if (len < need)
+    return type == NBD_REPLY_TYPE_ERROR_OFFSET
+      ? "ERROR_OFFSET chunk shorter than 14 bytes"
+      : "ERROR chunk shorter than 6 bytes";
+  out->error = get_u32 (p);
+  out->msg_len = get_u16 (p + 4);
+  if (out->msg_len > len - need)
+    return "error message length runs past the chunk";
+  out->msg = p + 6;
+  if (type == NBD_REPLY_TYPE_ERROR_OFFSET) {
+    if (len != need + out->msg_len)
+      return "ERROR_OFFSET chunk length is not 14 + message length";
+    out->offset = get_u64 (p + 6 + out->msg_len);
+  }
+  else if (len != need + out->msg_len)
+    return "ERROR chunk length is not 6 + message length";
+  return NULL;
+}
+
+const char *
+nbd_decode_offset_hole (const uint8_t *p, size_t len, uint64_t *offset,
+                        uint32_t *size)
+{
+  if (len != 12)
+    return "OFFSET_HOLE chunk is not 12 bytes long";
+  *offset = get_u64 (p);
+  *size = get_u32 (p + 8);
+  if (*size == 0)
+    return "OFFSET_HOLE with a hole size of 0";
+  return NULL;
+}
+
+const char *
+nbd_decode_block_status (const uint8_t *p, size_t len, bool ext,
+                         uint32_t *ctx_id, size_t *nextents)
+{
+  if (ext) {
+    uint32_t count;
+    if (len < 8)
+      return "BLOCK_STATUS_EXT chunk shorter than 8 bytes";
+    *ctx_id = get_u32 (p);
+    count = get_u32 (p + 4);
+    if ((len - 8) % 16 != 0)
+      return "BLOCK_STATUS_EXT length is not 8 + 16 * n";
+    if (count != (len - 8) / 16)
+      return "BLOCK_STATUS_EXT descriptor count disagrees with its length";
+    *nextents = count;
+  }
+  else {
+    if (len < 4)
+      return "BLOCK_STATUS chunk shorter than 4 bytes";
+    *ctx_id = get_u32 (p);
+    if ((len - 4) % 8 != 0)
+      return "BLOCK_STATUS length is not 4 + 8 * n";
+    *nextents = (len - 4) / 8;
+  }
+  if (*nextents == 0)
+    return "block status chunk with no extents";
+  return NULL;
+}
+
+void
+nbd_block_status_extent (const uint8_t *p, bool ext, size_t i,
+                         uint64_t *length, uint64_t *flags)
+{
+  if (ext) {
+    *length = get_u64 (p + 8 + 16 * i);
+    *flags = get_u64 (p + 8 + 16 * i + 8);
+  }
+  else {
+    *length = get_u32 (p + 4 + 8 * i);
+    *flags = get_u32 (p + 4 + 8 * i + 4);
+  }
+}
+
 /* Length of the valid UTF-8 sequence at P (at most LEN bytes), or 0. */
 static size_t
 utf8_seq_len (const uint8_t *p, size_t len)

@@ -119,6 +119,53 @@ extern void nbd_encode_request (struct bytes *out, uint16_t flags,
                                 uint16_t type, uint64_t cookie,
                                 uint64_t offset, uint32_t len);
 
+/* Extended request (32 bytes; extended headers). */
+extern void nbd_encode_ext_request (struct bytes *out, uint16_t flags,
+                                    uint16_t type, uint64_t cookie,
+                                    uint64_t offset, uint64_t len);
+
+/* Transmission replies.  The simple reply is 16 bytes, a structured
+ * chunk header 20, an extended one 32; all share this form.
+ */
+struct nbd_reply_hdr {
+  uint32_t magic;
+  uint32_t error;               /* simple reply */
+  uint16_t flags, type;         /* structured / extended */
+  uint64_t cookie;
+  uint64_t offset;              /* extended: echo of the request offset */
+  uint64_t length;              /* structured / extended payload length */
+};
+extern void nbd_decode_simple_reply (const uint8_t *b /* 16 */,
+                                     struct nbd_reply_hdr *out);
+extern void nbd_decode_structured_hdr (const uint8_t *b /* 20 */,
+                                       struct nbd_reply_hdr *out);
+extern void nbd_decode_extended_hdr (const uint8_t *b /* 32 */,
+                                     struct nbd_reply_hdr *out);
+
+/* Chunk payloads. */
+struct nbd_chunk_error {
+  uint32_t error;
+  const uint8_t *msg;
+  size_t msg_len;
+  uint64_t offset;              /* ERROR_OFFSET only */
+};
+extern const char *nbd_decode_chunk_error (uint16_t type, const uint8_t *p,
+                                           size_t len,
+                                           struct nbd_chunk_error *out);
+extern const char *nbd_decode_offset_hole (const uint8_t *p, size_t len,
+                                           uint64_t *offset, uint32_t *size);
+
+/* Block status: CTX_ID and the number of extents; extents are read with
+ * nbd_block_status_extent.  EXT selects BLOCK_STATUS_EXT (16-byte
+ * descriptors after an 8-byte header) over BLOCK_STATUS (8-byte
+ * descriptors after a 4-byte header).
+ */
+extern const char *nbd_decode_block_status (const uint8_t *p, size_t len,
+                                            bool ext, uint32_t *ctx_id,
+                                            size_t *nextents);
+extern void nbd_block_status_extent (const uint8_t *p, bool ext, size_t i,
+                                     uint64_t *length, uint64_t *flags);
+
 /* Is every byte valid UTF-8 with no NUL?  */
 extern bool nbd_string_ok (const uint8_t *p, size_t len);
 

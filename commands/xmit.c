@@ -1,0 +1,318 @@
+/* nbdcli - transmission commands: read, write, flush, trim, zero, cache,
+ * block-status, disc and raw cmd.
+ * Copyright the nbdcli authors, MIT licence.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "names.h"
+#include "nbd-proto.h"
+#include "nbdcli.h"
+#include "wire.h"
+#include "xmit.h"
+
+static int
+num_arg (struct args *a, int i, uint64_t *v)
+{
+  if (parse_u64 (a->argv[i], v) == -1)
+    return cmd_error ("argument %d (\"%s\"): not a number or size (e.g. "
+                      "4096, 0x1000, 4k, 1M)", i, a->argv[i]);
+  return CMD_OK;
+}
+
+/* Command flags from --fua, --df, ... and --flags BITS. */
+static int
+cmd_flags (struct args *a, uint16_t *flags)
+{
+  const char *f = arg_opt (a, "--flags");
+  uint32_t v;
+
+  *flags = 0;
+  if (arg_opt (a, "--fua")) *flags |= NBD_CMD_FLAG_FUA;
+  if (arg_opt (a, "--no-hole")) *flags |= NBD_CMD_FLAG_NO_HOLE;
+  if (arg_opt (a, "--df")) *flags |= NBD_CMD_FLAG_DF;
+  if (arg_opt (a, "--req-one")) *flags |= NBD_CMD_FLAG_REQ_ONE;
+  if (arg_opt (a, "--fast-zero")) *flags |= NBD_CMD_FLAG_FAST_ZERO;
+  if (f) {
+    if (parse_u32 (f, &v) == -1 || v > 0xffff)
+      return cmd_error ("--flags %s: not a 16-bit number", f);
+    *flags |= v;
+  }
+  return CMD_OK;
+}
+
+static int
+run (struct session *s, struct xreq *r)
+{
+  struct xresult res;
+  return session_request (s, r, &res) == 0 ? CMD_OK : CMD_FAILED;
+}
+
+/* Requests larger than the maximum payload are split, unless --single. */
+static int
+check_split (struct session *s, struct args *a, uint64_t len, uint64_t *piece)
+{
+  uint64_t max = session_max_payload (s);
+
+  *piece = len;
+  if (len <= max)
+    return CMD_OK;
+  if (arg_opt (a, "--single")) {
+    if (!s->cur.eh && len > UINT32_MAX)
+      return cmd_error ("%" PRIu64 " bytes do not fit the 32-bit length of "
+                        "a compact request", len);
+    return CMD_OK;              /* the user asked for exactly this */
+  }
+  *piece = max;
+  return CMD_OK;
+}
+
+static int
+do_read (struct session *s, struct args *a)
+{
+  uint64_t off, len, piece, done = 0;
+  const char *out = arg_opt (a, "--out");
+  struct xreq r = { .type = NBD_CMD_READ };
+  FILE *fp = NULL;
+  int ret = CMD_OK;
+
+  if (num_arg (a, 1, &off) || num_arg (a, 2, &len)
+      || cmd_flags (a, &r.flags))
+    return CMD_FAILED;
+  if (check_split (s, a, len, &piece) != CMD_OK)
+    return CMD_FAILED;
+  if (out) {
+    fp = fopen (out, "w");
+    if (!fp)
+      return cmd_error ("%s: %s", out, strerror (errno));
+    r.out = fp;
+  }
+  if (len == 0)
+    piece = 0;
+  do {
+    uint64_t k = len - done < piece ? len - done : piece;
+    r.offset = off + done;
+    r.length = k;
+    r.out_base = done;
+    if (run (s, &r) != CMD_OK) {
+      ret = CMD_FAILED;
+      break;
+    }
+    done += k;
+  } while (done < len && s->phase == PHASE_TRANSMISSION);
+  if (fp && fclose (fp) == EOF) {
+    cmd_error ("%s: %s", out, strerror (errno));
+    ret = CMD_FAILED;
+  }
+  return ret;
+}
+
+/* The data to write: hex and quoted words, or --file, or --pattern. */
+static int
+do_write (struct session *s, struct args *a)
+{
+  uint64_t off, piece, done = 0, len;
+  const char *file = arg_opt (a, "--file");
+  const char *pat = arg_opt (a, "--pattern");
+  const char *lenopt = arg_opt (a, "--length");
+  struct bytes data = { 0 };
+  struct xreq r = { .type = NBD_CMD_WRITE };
+  uint8_t *buf = NULL;
+  int fd = -1, i, ret = CMD_OK;
+  uint32_t patbyte = 0;
+
+  if (num_arg (a, 1, &off) || cmd_flags (a, &r.flags))
+    return CMD_FAILED;
+  if ((file != NULL) + (pat != NULL) + (a->argc > 2) != 1)
+    return cmd_error ("give the data as words (hex, or a quoted string), "
+                      "--file FILE, or --pattern BYTE --length N");
+  if (pat) {
+    if (!lenopt || parse_u64 (lenopt, &len) == -1)
+      return cmd_error ("--pattern needs --length N");
+    if (parse_u32 (pat, &patbyte) == -1 || patbyte > 255)
+      return cmd_error ("--pattern %s: not a byte value", pat);
+  }
+  else if (file) {
+    fd = open (file, O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+      return cmd_error ("%s: %s", file, strerror (errno));
+    len = lseek (fd, 0, SEEK_END);
+    if (lenopt && parse_u64 (lenopt, &len) == -1) {
+      close (fd);
+      return cmd_error ("--length %s: not a number", lenopt);
+    }
+  }
+  else {
+    for (i = 2; i < a->argc; i++) {
+      if (a->quoted[i])
+        bytes_put (&data, a->argv[i], strlen (a->argv[i]));
+      else if (nbd_parse_hex (a->argv[i], &data) == -1) {
+        bytes_free (&data);
+        return cmd_error ("argument %d (\"%s\"): not hex bytes; quote it to "
+                          "write it as a string", i, a->argv[i]);
+      }
+    }
+    len = data.len;
+  }
+  if (check_split (s, a, len, &piece) != CMD_OK) {
+    bytes_free (&data);
+    if (fd >= 0)
+      close (fd);
+    return CMD_FAILED;
+  }
+  if (!data.data && len > 0) {
+    buf = malloc (piece);
+    if (!buf)
+      abort ();
+    if (pat)
+      memset (buf, patbyte, piece);
+  }
+  do {
+    uint64_t k = len - done < piece ? len - done : piece;
+
+    if (fd >= 0) {
+      ssize_t rr = pread (fd, buf, k, done);
+      if (rr != (ssize_t) k) {
+        ret = cmd_error ("%s: short read at %" PRIu64, file, done);
+        break;
+      }
+    }
+    r.offset = off + done;
+    r.length = k;
+    r.payload = data.data ? data.data + done : buf;
+    r.payload_len = k;
+    if (s->cur.eh)
+      r.flags |= NBD_CMD_FLAG_PAYLOAD_LEN;
+    if (run (s, &r) != CMD_OK) {
+      ret = CMD_FAILED;
+      break;
+    }
+    done += k;
+  } while (done < len && s->phase == PHASE_TRANSMISSION);
+  free (buf);
+  bytes_free (&data);
+  if (fd >= 0)
+    close (fd);
+  return ret;
+}
+
+static int
+simple_cmd (struct session *s, struct args *a, uint16_t type, int nnum)
+{
+  uint64_t v[2] = { 0, 0 };
+  struct xreq r = { .type = type };
+  int i;
+
+  for (i = 0; i < nnum; i++)
+    if (num_arg (a, i + 1, &v[i]))
+      return CMD_FAILED;
+  if (cmd_flags (a, &r.flags))
+    return CMD_FAILED;
+  r.offset = v[0];
+  r.length = v[1];
+  if (!s->cur.eh && r.length > UINT32_MAX)
+    return cmd_error ("length %" PRIu64 " does not fit a compact request",
+                      r.length);
+  return run (s, &r);
+}
+
+static int do_flush (struct session *s, struct args *a)
+{ return simple_cmd (s, a, NBD_CMD_FLUSH, 0); }
+static int do_trim (struct session *s, struct args *a)
+{ return simple_cmd (s, a, NBD_CMD_TRIM, 2); }
+static int do_zero (struct session *s, struct args *a)
+{ return simple_cmd (s, a, NBD_CMD_WRITE_ZEROES, 2); }
+static int do_cache (struct session *s, struct args *a)
+{ return simple_cmd (s, a, NBD_CMD_CACHE, 2); }
+static int do_block_status (struct session *s, struct args *a)
+{ return simple_cmd (s, a, NBD_CMD_BLOCK_STATUS, 2); }
+static int do_disc (struct session *s, struct args *a)
+{ return simple_cmd (s, a, NBD_CMD_DISC, 0); }
+
+static int
+do_cmd (struct session *s, struct args *a)
+{
+  uint32_t type;
+  uint64_t off, len;
+  struct bytes p = { 0 };
+  struct xreq r = { 0 };
+  int i, ret;
+
+  if (nbd_value_of (nbd_cmd_names, a->argv[1], &type) == -1
+      && (parse_u32 (a->argv[1], &type) == -1 || type > 0xffff))
+    return cmd_error ("argument 1 (\"%s\"): not a command number or "
+                      "NBD_CMD_* name", a->argv[1]);
+  if (num_arg (a, 2, &off) || num_arg (a, 3, &len) || cmd_flags (a, &r.flags))
+    return CMD_FAILED;
+  for (i = 4; i < a->argc; i++) {
+    if (a->quoted[i])
+      bytes_put (&p, a->argv[i], strlen (a->argv[i]));
+    else if (nbd_parse_hex (a->argv[i], &p) == -1) {
+      bytes_free (&p);
+      return cmd_error ("argument %d (\"%s\"): not hex bytes", i, a->argv[i]);
+    }
+  }
+  r.type = type;
+  r.offset = off;
+  r.length = len;
+  r.payload = p.data;
+  r.payload_len = p.len;
+  ret = run (s, &r);
+  bytes_free (&p);
+  return ret;
+}
+
+const struct command xmit_commands[] = {
+  { "read", NULL, "OFFSET LENGTH [--df] [--fua] [--out FILE] [--single]",
+    "read from the export (NBD_CMD_READ)",
+    "Shows every reply part: a simple reply with its data, or structured\n"
+    "chunks (OFFSET_DATA, OFFSET_HOLE, errors).  Data is shown as a hexdump\n"
+    "of its first 256 bytes, or written to FILE with --out.  OFFSET and\n"
+    "LENGTH take sizes like 4k, 1M or 0x1000.  A LENGTH above the export's\n"
+    "maximum payload (NBD_INFO_BLOCK_SIZE, else 32 MiB) is split into\n"
+    "several requests; --single sends it as one request anyway.",
+    "", "--df --fua --out= --single --flags=", CMD_XMIT_PHASE, 2, 2, do_read },
+  { "write", NULL, "OFFSET DATA... | --file FILE | --pattern BYTE --length N",
+    "write to the export (NBD_CMD_WRITE)",
+    "DATA words are hex bytes when unquoted and strings when quoted, as in\n"
+    "`write 0 \"hello\"' or `write 512 de ad be ef'.  --file FILE writes the\n"
+    "file (or its first --length N bytes), --pattern BYTE --length N a\n"
+    "repeated byte.  Long writes are split like reads.",
+    "", "--file= --pattern= --length= --fua --single --flags=",
+    CMD_XMIT_PHASE, 1, -1, do_write },
+  { "flush", NULL, "", "make written data durable (NBD_CMD_FLUSH)",
+    "", "", "--flags=", CMD_XMIT_PHASE, 0, 0, do_flush },
+  { "trim", NULL, "OFFSET LENGTH [--fua]", "discard a range (NBD_CMD_TRIM)",
+    "", "", "--fua --flags=", CMD_XMIT_PHASE, 2, 2, do_trim },
+  { "zero", NULL, "OFFSET LENGTH [--no-hole] [--fast-zero] [--fua]",
+    "write zeroes (NBD_CMD_WRITE_ZEROES)",
+    "--no-hole asks the server not to punch a hole; --fast-zero asks it to\n"
+    "fail with NBD_ENOTSUP unless zeroing is faster than writing.",
+    "", "--no-hole --fast-zero --fua --flags=", CMD_XMIT_PHASE, 2, 2,
+    do_zero },
+  { "cache", NULL, "OFFSET LENGTH", "ask the server to prefetch "
+    "(NBD_CMD_CACHE)", "", "", "--flags=", CMD_XMIT_PHASE, 2, 2, do_cache },
+  { "block-status", NULL, "OFFSET LENGTH [--req-one]",
+    "query metadata contexts (NBD_CMD_BLOCK_STATUS)",
+    "Needs structured replies and contexts selected with set-meta-context\n"
+    "before go.  Each extent is shown with its flags in the context's terms\n"
+    "(base:allocation hole/zero, qemu:allocation-depth, qemu:dirty-bitmap).",
+    "", "--req-one --flags=", CMD_XMIT_PHASE, 2, 2, do_block_status },
+  { "disc", NULL, "", "end transmission (NBD_CMD_DISC)",
+    "Sends NBD_CMD_DISC, which has no reply, and waits for the server to "
+    "close.", "", "--flags=", CMD_XMIT_PHASE, 0, 0, do_disc },
+  { "cmd", NULL, "TYPE OFFSET LENGTH [--flags BITS] [PAYLOAD...]",
+    "send any request",
+    "TYPE is a command number or NBD_CMD_* name; PAYLOAD words (hex, or\n"
+    "quoted strings) are sent after the header whatever the command.",
+    "", "--flags= --fua --df --req-one --no-hole --fast-zero",
+    CMD_XMIT_PHASE, 3, -1, do_cmd },
+  { .name = NULL }
+};

@@ -1,0 +1,681 @@
+/* nbdcli - transmission phase: one request at a time, every reply form
+ * decoded (simple, structured, extended) and checked against what was
+ * negotiated in this TLS epoch.
+ * Copyright the nbdcli authors, MIT licence.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "events.h"
+#include "names.h"
+#include "nbd-proto.h"
+#include "session.h"
+#include "wire.h"
+#include "xmit.h"
+
+#define PIECE (64 * 1024)
+#define MAX_STATUS_CHUNK (8 + 16 * (UINT64_C (1) << 20))
+#define MAX_CHUNKS 1000000
+#define SHOWN 256
+
+uint64_t
+session_max_payload (const struct session *s)
+{
+  if (s->cur.have_bs && s->cur.max_block && s->cur.max_block != 0xffffffff)
+    return s->cur.max_block;
+  return 32 * 1024 * 1024;
+}
+
+static const char *
+cmd_name (uint16_t t)
+{
+  return nbd_name_or_unknown (nbd_cmd_names, t);
+}
+
+struct range {
+  uint64_t start, end;
+};
+
+struct rstate {
+  const struct xreq *r;
+  struct xresult *res;
+  struct range *ranges;         /* content and hole chunks seen */
+  size_t nranges;
+  bool overlap_flagged;
+  uint32_t *ctx_seen;
+  size_t nctx_seen;
+  uint64_t covered;
+  size_t nchunks;
+};
+
+static bool
+error_defined (uint32_t e)
+{
+  return nbd_name_of (nbd_error_names, e) != NULL;
+}
+
+static void
+check_errval (struct session *s, uint32_t e, const char *where)
+{
+  if (e != 0 && !error_defined (e))
+    ev_flag (s, "error-value-undefined",
+             "error values are those the spec lists; spec: Error values",
+             "%s carries error %" PRIu32 ", which the spec does not define",
+             where, e);
+}
+
+/* Writes read data to the user's file at its place in the request. */
+static int
+sink (struct session *s, const struct xreq *r, uint64_t offset,
+      const uint8_t *p, size_t n)
+{
+  int fd;
+  off_t pos;
+
+  if (!r->out)
+    return 0;
+  fd = fileno (r->out);
+  pos = (off_t) (r->out_base + (offset - r->offset));
+  while (n > 0) {
+    ssize_t w = pwrite (fd, p, n, pos);
+    if (w == -1 && errno == ESPIPE)
+      w = write (fd, p, n);     /* a pipe: in order */
+    if (w == -1) {
+      if (errno == EINTR)
+        continue;
+      ev_error (s, "writing read data: %s", strerror (errno));
+      return -1;
+    }
+    p += w;
+    n -= w;
+    pos += w;
+  }
+  return 0;
+}
+
+static int
+sink_zeroes (struct session *s, const struct xreq *r, uint64_t offset,
+             uint64_t n)
+{
+  static const uint8_t z[PIECE];
+
+  while (n > 0) {
+    size_t k = n > PIECE ? PIECE : n;
+    if (sink (s, r, offset, z, k) == -1)
+      return -1;
+    offset += k;
+    n -= k;
+  }
+  return 0;
+}
+
+/* Reads LEN bytes of data at OFFSET, showing the first ones and sending
+ * all to the sink, in bounded pieces.
+ */
+static int
+read_data (struct session *s, struct rstate *st, uint64_t offset,
+           uint64_t len)
+{
+  uint8_t *buf = malloc (len < PIECE ? (len ? len : 1) : PIECE);
+  uint64_t done = 0;
+  enum io_status io;
+
+  if (!buf)
+    abort ();
+  while (done < len) {
+    size_t k = len - done > PIECE ? PIECE : len - done;
+    io = session_rd (s, buf, k);
+    if (io != IO_OK) {
+      free (buf);
+      return session_io_failed (s, io, "read data");
+    }
+    if (done == 0 && !st->r->out)
+      ev_data (s, offset, buf, k < SHOWN ? k : SHOWN, len);
+    if (sink (s, st->r, offset + done, buf, k) == -1) {
+      free (buf);
+      return -1;
+    }
+    done += k;
+  }
+  if (len == 0 && !st->r->out)
+    ev_data (s, offset, (const uint8_t *) "", 0, 0);
+  else if (st->r->out)
+    ev_data (s, offset, NULL, 0, len);
+  st->res->data_bytes += len;
+  free (buf);
+  return 0;
+}
+
+/* Content chunks must lie in the request and not overlap. */
+static void
+place (struct session *s, struct rstate *st, uint64_t off, uint64_t len,
+       const char *what)
+{
+  const struct xreq *r = st->r;
+  size_t i;
+
+  if (off < r->offset || len > r->offset + r->length - off
+      || off - r->offset > r->length) {
+    ev_flag (s, "chunk-outside-request",
+             "content chunks lie within the request; spec: Structured reply "
+             "chunk message types",
+             "%s at offset %" PRIu64 " length %" PRIu64 " is outside the "
+             "request (offset %" PRIu64 " length %" PRIu64 ")", what, off,
+             len, r->offset, r->length);
+    return;
+  }
+  for (i = 0; i < st->nranges && !st->overlap_flagged; i++)
+    if (off < st->ranges[i].end && st->ranges[i].start < off + len) {
+      ev_flag (s, "chunk-overlap",
+               "content chunks of one reply do not overlap; spec: "
+               "Structured reply chunk message types",
+               "%s at offset %" PRIu64 " length %" PRIu64 " overlaps an "
+               "earlier chunk (%" PRIu64 "-%" PRIu64 ")", what, off, len,
+               st->ranges[i].start, st->ranges[i].end);
+      st->overlap_flagged = true;
+    }
+  if (st->nranges < 100000) {
+    st->ranges = realloc (st->ranges, (st->nranges + 1) * sizeof *st->ranges);
+    if (!st->ranges)
+      abort ();
+    st->ranges[st->nranges].start = off;
+    st->ranges[st->nranges].end = off + len;
+    st->nranges++;
+  }
+  st->covered += len;
+}
+
+static void
+check_block_status (struct session *s, struct rstate *st, const uint8_t *p,
+                    uint32_t id, size_t n, bool ext)
+{
+  const struct xreq *r = st->r;
+  const struct meta_ctx *c = nego_find_ctx (&s->cur, id);
+  uint64_t sum = 0, len, fl;
+  size_t i;
+
+  if (!c) {
+    if (nego_find_ctx (&s->prev, id) && s->epoch > 0)
+      ev_flag (s, "tls-state-kept-meta",
+               "meta contexts from before STARTTLS kept; the server MUST NOT "
+               "preserve negotiation state; spec: NBD_OPT_STARTTLS",
+               "block status for context id %" PRIu32 " (%s), which was "
+               "negotiated before STARTTLS and not since", id,
+               nego_find_ctx (&s->prev, id)->name);
+    else
+      ev_flag (s, "block-status-unknown-context",
+               "block status only for contexts selected with "
+               "NBD_OPT_SET_META_CONTEXT; spec: NBD_CMD_BLOCK_STATUS",
+               "block status for context id %" PRIu32 ", which was never "
+               "negotiated", id);
+  }
+  for (i = 0; i < st->nctx_seen; i++)
+    if (st->ctx_seen[i] == id)
+      ev_flag (s, "block-status-duplicate-context",
+               "exactly one block status chunk per selected context; spec: "
+               "NBD_REPLY_TYPE_BLOCK_STATUS",
+               "a second block status chunk for context id %" PRIu32, id);
+  st->ctx_seen = realloc (st->ctx_seen, (st->nctx_seen + 1) * sizeof (uint32_t));
+  if (!st->ctx_seen)
+    abort ();
+  st->ctx_seen[st->nctx_seen++] = id;
+
+  if (ext != s->cur.eh)
+    ev_flag (s, ext ? "block-status-ext-without-eh"
+             : "block-status-compact-with-eh",
+             "BLOCK_STATUS_EXT is used exactly when extended headers are "
+             "negotiated; spec: NBD_REPLY_TYPE_BLOCK_STATUS_EXT",
+             "a %s chunk, but extended headers are %snegotiated",
+             ext ? "BLOCK_STATUS_EXT" : "BLOCK_STATUS",
+             s->cur.eh ? "" : "not ");
+  if ((r->flags & NBD_CMD_FLAG_REQ_ONE) && n != 1)
+    ev_flag (s, "block-status-req-one",
+             "with NBD_CMD_FLAG_REQ_ONE the reply has exactly one extent; "
+             "spec: NBD_CMD_BLOCK_STATUS",
+             "%zu extents for context id %" PRIu32 " with REQ_ONE", n, id);
+  for (i = 0; i < n; i++) {
+    nbd_block_status_extent (p, ext, i, &len, &fl);
+    if (len == 0) {
+      ev_flag (s, "block-status-empty-extent",
+               "extent lengths are nonzero; spec: NBD_REPLY_TYPE_BLOCK_STATUS",
+               "extent %zu of context id %" PRIu32 " has length 0", i, id);
+      break;
+    }
+    if (i + 1 < n && sum + len >= r->length) {
+      ev_flag (s, "block-status-beyond-request",
+               "only the last extent may reach past the requested length; "
+               "spec: NBD_REPLY_TYPE_BLOCK_STATUS",
+               "extents 0-%zu of context id %" PRIu32 " already cover %"
+               PRIu64 " bytes of a %" PRIu64 "-byte request", i, id,
+               sum + len, r->length);
+      break;
+    }
+    if ((r->flags & NBD_CMD_FLAG_REQ_ONE) && len > r->length) {
+      ev_flag (s, "block-status-req-one",
+               "with NBD_CMD_FLAG_REQ_ONE the extent is no longer than the "
+               "request; spec: NBD_CMD_BLOCK_STATUS",
+               "the extent is %" PRIu64 " bytes for a %" PRIu64 "-byte "
+               "request", len, r->length);
+      break;
+    }
+    sum += len;
+  }
+  ev_block_status (s, id, c ? c->name : NULL, p, ext, n);
+}
+
+/* Reads and checks one structured or extended chunk.  *DONE is set by
+ * the DONE flag.
+ */
+static int
+read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
+            bool ext, bool *done)
+{
+  uint8_t h[32];
+  size_t hl = ext ? 32 : 20;
+  struct nbd_reply_hdr hdr;
+  const struct xreq *r = st->r;
+  enum io_status io;
+  uint8_t *p = NULL;
+  const char *bad;
+
+  memcpy (h, first4, 4);
+  io = session_rd (s, h + 4, hl - 4);
+  if (io != IO_OK)
+    return session_io_failed (s, io, "reply chunk header");
+  if (ext)
+    nbd_decode_extended_hdr (h, &hdr);
+  else
+    nbd_decode_structured_hdr (h, &hdr);
+  ev_reply_hdr (s, &hdr, ext ? 2 : 1);
+  *done = hdr.flags & NBD_REPLY_FLAG_DONE;
+
+  if (hdr.cookie != s->next_cookie - 1)
+    ev_flag (s, "cookie-mismatch",
+             "the reply echoes the request's cookie; spec: Transmission "
+             "phase", "chunk cookie %" PRIu64 ", request cookie %" PRIu64,
+             hdr.cookie, s->next_cookie - 1);
+  if (ext && hdr.offset != r->offset)
+    ev_flag (s, "extended-offset-echo",
+             "an extended reply echoes the request's offset; spec: "
+             "Extended reply chunk",
+             "chunk offset %" PRIu64 ", request offset %" PRIu64,
+             hdr.offset, r->offset);
+  if (hdr.flags & ~NBD_REPLY_FLAG_DONE)
+    ev_flag (s, "reply-flags-unknown",
+             "only NBD_REPLY_FLAG_DONE is defined; spec: Structured reply "
+             "chunk", "chunk flags 0x%04x", hdr.flags);
+
+  if (hdr.type == NBD_REPLY_TYPE_OFFSET_DATA) {
+    uint8_t ob[8];
+    uint64_t off, dlen;
+
+    if (r->type != NBD_CMD_READ)
+      ev_flag (s, "chunk-type-for-command",
+               "OFFSET_DATA only answers NBD_CMD_READ; spec: Structured "
+               "reply chunk message types", "OFFSET_DATA chunk for %s",
+               cmd_name (r->type));
+    if (hdr.length < 9) {
+      ev_flag (s, "chunk-length",
+               "an OFFSET_DATA chunk is at least 9 bytes; spec: "
+               "NBD_REPLY_TYPE_OFFSET_DATA",
+               "OFFSET_DATA chunk of %" PRIu64 " bytes", hdr.length);
+      if (hdr.length < 8) {
+        ev_error (s, "cannot decode the chunk; the framing is lost");
+        session_close (s, "framing lost");
+        return -1;
+      }
+    }
+    if (hdr.length - 8 > r->length + UINT64_C (0)
+        && hdr.length - 8 > session_max_payload (s)) {
+      ev_flag (s, "chunk-outside-request",
+               "content chunks lie within the request; spec: Structured "
+               "reply chunk message types",
+               "OFFSET_DATA chunk of %" PRIu64 " bytes for a %" PRIu64
+               "-byte read", hdr.length, r->length);
+      ev_error (s, "refusing to read a data chunk larger than the request; "
+                "the framing is lost");
+      session_close (s, "framing lost");
+      return -1;
+    }
+    io = session_rd (s, ob, 8);
+    if (io != IO_OK)
+      return session_io_failed (s, io, "OFFSET_DATA offset");
+    off = get_u64 (ob);
+    dlen = hdr.length - 8;
+    place (s, st, off, dlen, "OFFSET_DATA");
+    return read_data (s, st, off, dlen);
+  }
+
+  /* Other chunks are small: read them whole, within a bound. */
+  if (hdr.length > MAX_STATUS_CHUNK) {
+    ev_error (s, "a %s chunk of %" PRIu64 " bytes is more than nbdcli "
+              "accepts; the framing is lost",
+              nbd_name_or_unknown (nbd_reply_type_names, hdr.type),
+              hdr.length);
+    session_close (s, "chunk too long");
+    return -1;
+  }
+  p = malloc (hdr.length ? hdr.length : 1);
+  if (!p)
+    abort ();
+  io = session_rd (s, p, hdr.length);
+  if (io != IO_OK) {
+    free (p);
+    return session_io_failed (s, io, "reply chunk");
+  }
+
+  switch (hdr.type) {
+  case NBD_REPLY_TYPE_NONE:
+    if (hdr.length != 0)
+      ev_flag (s, "chunk-length",
+               "NBD_REPLY_TYPE_NONE has length 0; spec: NBD_REPLY_TYPE_NONE",
+               "NONE chunk of %" PRIu64 " bytes", hdr.length);
+    if (!*done)
+      ev_flag (s, "none-without-done",
+               "NBD_REPLY_TYPE_NONE MUST have NBD_REPLY_FLAG_DONE; spec: "
+               "NBD_REPLY_TYPE_NONE", "NONE chunk without the DONE flag");
+    break;
+  case NBD_REPLY_TYPE_OFFSET_HOLE: {
+    uint64_t off;
+    uint32_t size;
+    if (r->type != NBD_CMD_READ)
+      ev_flag (s, "chunk-type-for-command",
+               "OFFSET_HOLE only answers NBD_CMD_READ; spec: Structured reply "
+               "chunk message types", "OFFSET_HOLE chunk for %s",
+               cmd_name (r->type));
+    if (r->flags & NBD_CMD_FLAG_DF)
+      ev_flag (s, "hole-with-df",
+               "with NBD_CMD_FLAG_DF holes are sent as data; spec: "
+               "NBD_CMD_FLAG_DF", "OFFSET_HOLE chunk for a DF read");
+    bad = nbd_decode_offset_hole (p, hdr.length, &off, &size);
+    if (bad && hdr.length == 12) {
+      ev_flag (s, "chunk-length", "an OFFSET_HOLE covers at least one byte; "
+               "spec: NBD_REPLY_TYPE_OFFSET_HOLE", "%s", bad);
+      break;
+    }
+    if (bad) {
+      ev_flag (s, "chunk-length", "OFFSET_HOLE is 12 bytes long; spec: "
+               "NBD_REPLY_TYPE_OFFSET_HOLE", "%s", bad);
+      break;
+    }
+    ev_hole (s, off, size);
+    place (s, st, off, size, "OFFSET_HOLE");
+    if (sink_zeroes (s, r, off, size) == -1) {
+      free (p);
+      return -1;
+    }
+    break;
+  }
+  case NBD_REPLY_TYPE_BLOCK_STATUS:
+  case NBD_REPLY_TYPE_BLOCK_STATUS_EXT: {
+    bool bext = hdr.type == NBD_REPLY_TYPE_BLOCK_STATUS_EXT;
+    uint32_t id;
+    size_t n;
+
+    if (r->type != NBD_CMD_BLOCK_STATUS)
+      ev_flag (s, "chunk-type-for-command",
+               "block status chunks only answer NBD_CMD_BLOCK_STATUS; spec: "
+               "Structured reply chunk message types",
+               "block status chunk for %s", cmd_name (r->type));
+    bad = nbd_decode_block_status (p, hdr.length, bext, &id, &n);
+    if (bad) {
+      ev_flag (s, strstr (bad, "no extents") ? "block-status-no-extents"
+               : "chunk-length",
+               "a block status chunk holds 4 + 8n (extended: 8 + 16n) bytes "
+               "with n >= 1; spec: NBD_REPLY_TYPE_BLOCK_STATUS", "%s", bad);
+      break;
+    }
+    check_block_status (s, st, p, id, n, bext);
+    break;
+  }
+  case NBD_REPLY_TYPE_ERROR:
+  case NBD_REPLY_TYPE_ERROR_OFFSET: {
+    struct nbd_chunk_error e;
+    bad = nbd_decode_chunk_error (hdr.type, p, hdr.length, &e);
+    if (bad) {
+      ev_flag (s, "chunk-length", "error chunk layout; spec: "
+               "NBD_REPLY_TYPE_ERROR", "%s", bad);
+      st->res->error = true;
+      break;
+    }
+    ev_error_chunk (s, hdr.type, &e);
+    st->res->error = true;
+    st->res->errval = e.error;
+    if (e.error == 0)
+      ev_flag (s, "error-value-zero",
+               "an error chunk carries a nonzero error; spec: "
+               "NBD_REPLY_TYPE_ERROR", "error chunk with error 0");
+    check_errval (s, e.error, "the error chunk");
+    if (hdr.type == NBD_REPLY_TYPE_ERROR_OFFSET
+        && (e.offset < r->offset || e.offset >= r->offset + r->length))
+      ev_flag (s, "chunk-outside-request",
+               "ERROR_OFFSET names an offset within the request; spec: "
+               "NBD_REPLY_TYPE_ERROR_OFFSET",
+               "error offset %" PRIu64 " outside the request", e.offset);
+    break;
+  }
+  default:
+    if (hdr.type & 0x8000) {
+      st->res->error = true;
+      ev_note (s, "unknown error chunk type 0x%04x: the request failed",
+               hdr.type);
+    }
+    else
+      ev_flag (s, "chunk-type-unknown",
+               "a client MUST hard-disconnect on an unknown non-error chunk "
+               "type; spec: Structured reply chunk message types",
+               "chunk type %u", hdr.type);
+  }
+  free (p);
+  return 0;
+}
+
+static int
+read_simple (struct session *s, struct rstate *st, const uint8_t *first4)
+{
+  uint8_t h[16];
+  struct nbd_reply_hdr hdr;
+  const struct xreq *r = st->r;
+  enum io_status io;
+
+  memcpy (h, first4, 4);
+  io = session_rd (s, h + 4, 12);
+  if (io != IO_OK)
+    return session_io_failed (s, io, "simple reply");
+  nbd_decode_simple_reply (h, &hdr);
+  ev_reply_hdr (s, &hdr, 0);
+  if (hdr.cookie != s->next_cookie - 1)
+    ev_flag (s, "cookie-mismatch",
+             "the reply echoes the request's cookie; spec: Transmission "
+             "phase", "reply cookie %" PRIu64 ", request cookie %" PRIu64,
+             hdr.cookie, s->next_cookie - 1);
+  if (s->cur.eh)
+    ev_flag (s, "simple-reply-with-eh",
+             "with extended headers every reply uses the extended header; "
+             "spec: Extended reply chunk", "a simple reply to %s",
+             cmd_name (r->type));
+  else if (s->cur.sr && r->type == NBD_CMD_READ)
+    ev_flag (s, "simple-reply-to-read-with-sr",
+             "with structured replies the server MUST NOT answer "
+             "NBD_CMD_READ with a simple reply; spec: Structured replies",
+             "a simple reply to NBD_CMD_READ");
+  if (hdr.error) {
+    st->res->error = true;
+    st->res->errval = hdr.error;
+    check_errval (s, hdr.error, "the simple reply");
+    return 0;
+  }
+  if (r->type == NBD_CMD_READ) {
+    if (r->length > UINT32_MAX) {
+      ev_error (s, "a simple reply cannot carry %" PRIu64 " bytes; the "
+                "framing is lost", r->length);
+      session_close (s, "framing lost");
+      return -1;
+    }
+    return read_data (s, st, r->offset, r->length);
+  }
+  return 0;
+}
+
+/* After DISC the server closes: anything else is a fault. */
+static int
+after_disc (struct session *s)
+{
+  uint8_t b[32];
+  enum io_status io;
+  int saved = s->timeout_ms;
+
+  s->timeout_ms = saved < 2000 ? saved : 2000;
+  io = session_rd (s, b, 4);
+  s->timeout_ms = saved;
+  if (io == IO_OK || io == IO_SHORT)
+    ev_flag (s, "reply-to-disc",
+             "NBD_CMD_DISC has no reply; spec: NBD_CMD_DISC",
+             "%zu byte(s) arrived after NBD_CMD_DISC (first: %02x)",
+             io == IO_OK ? (size_t) 4 : s->t.got, b[0]);
+  else if (io == IO_TIMEOUT)
+    ev_note (s, "the server did not close the connection within %d s "
+             "of NBD_CMD_DISC", s->timeout_ms < 2000 ? s->timeout_ms / 1000
+             : 2);
+  session_close (s, "disconnected (NBD_CMD_DISC)");
+  return 0;
+}
+
+int
+session_request (struct session *s, const struct xreq *r,
+                 struct xresult *res)
+{
+  struct bytes msg = { 0 };
+  struct rstate st = { .r = r, .res = res };
+  enum io_status io;
+  uint64_t cookie = s->next_cookie++;
+  int ret = -1;
+  bool done = false;
+
+  memset (res, 0, sizeof *res);
+  if (s->cur.eh)
+    nbd_encode_ext_request (&msg, r->flags, r->type, cookie, r->offset,
+                            r->length);
+  else
+    nbd_encode_request (&msg, r->flags, r->type, cookie, r->offset,
+                        (uint32_t) r->length);
+  bytes_put (&msg, r->payload, r->payload_len);
+  io = session_wr (s, msg.data, msg.len);
+  bytes_free (&msg);
+  if (io != IO_OK)
+    return session_io_failed (s, io, "sending the request");
+  ev_sent_request (s, r->flags, r->type, cookie, r->offset, r->length);
+
+  if (r->type == NBD_CMD_DISC)
+    return after_disc (s);
+
+  while (!done) {
+    uint8_t m[4];
+    uint32_t magic;
+
+    if (++st.nchunks > MAX_CHUNKS) {
+      ev_error (s, "more than %d chunks in one reply; giving up", MAX_CHUNKS);
+      session_close (s, "too many chunks");
+      goto out;
+    }
+    io = session_rd (s, m, 4);
+    if (io != IO_OK) {
+      session_io_failed (s, io, "reply");
+      goto out;
+    }
+    magic = get_u32 (m);
+    if (magic == NBD_SIMPLE_REPLY_MAGIC && st.nchunks == 1) {
+      if (read_simple (s, &st, m) == -1)
+        goto out;
+      done = true;
+    }
+    else if (magic == NBD_STRUCTURED_REPLY_MAGIC
+             || magic == NBD_EXTENDED_REPLY_MAGIC) {
+      bool ext = magic == NBD_EXTENDED_REPLY_MAGIC;
+      if (st.nchunks == 1) {
+        if (ext && !s->cur.eh)
+          ev_flag (s, s->prev.eh ? "tls-state-kept-eh" : "eh-not-negotiated",
+                   s->prev.eh
+                   ? "extended headers from before STARTTLS kept; the server "
+                   "MUST NOT preserve negotiation state; spec: "
+                   "NBD_OPT_STARTTLS"
+                   : "extended replies only after NBD_OPT_EXTENDED_HEADERS; "
+                   "spec: Extended headers",
+                   "an extended reply to %s, but extended headers were not "
+                   "negotiated%s", cmd_name (r->type),
+                   s->prev.eh ? " since STARTTLS" : "");
+        else if (!ext && s->cur.eh)
+          ev_flag (s, "structured-reply-with-eh",
+                   "with extended headers every reply uses the extended "
+                   "header; spec: Extended reply chunk",
+                   "a structured (compact) reply to %s", cmd_name (r->type));
+        else if (!ext && !s->cur.sr)
+          ev_flag (s, s->prev.sr ? "tls-state-kept-sr" : "sr-not-negotiated",
+                   s->prev.sr
+                   ? "structured reply from before STARTTLS kept; the server "
+                   "MUST NOT preserve negotiation state; spec: "
+                   "NBD_OPT_STARTTLS"
+                   : "without structured replies the server MUST use only "
+                   "simple replies; spec: Structured replies",
+                   "a structured reply to %s, but structured replies were "
+                   "not negotiated%s", cmd_name (r->type),
+                   s->prev.sr ? " since STARTTLS" : "");
+      }
+      if (read_chunk (s, &st, m, ext, &done) == -1)
+        goto out;
+    }
+    else {
+      ev_flag (s, "reply-magic",
+               "transmission replies start with a simple (0x67446698), "
+               "structured (0x668e33ef) or extended (0x6e8a278c) magic; spec: "
+               "Transmission phase",
+               "reply magic 0x%08" PRIx32, magic);
+      ev_error (s, "unknown reply magic; the framing is lost");
+      session_close (s, "framing lost");
+      goto out;
+    }
+  }
+
+  /* A successful read must be covered completely. */
+  if (r->type == NBD_CMD_READ && !res->error && st.nchunks >= 1
+      && st.nranges > 0 && st.covered < r->length && !st.overlap_flagged)
+    ev_flag (s, "read-incomplete",
+             "without an error the content chunks cover the whole request; "
+             "spec: NBD_CMD_READ",
+             "chunks cover %" PRIu64 " of %" PRIu64 " bytes", st.covered,
+             r->length);
+  else if (r->type == NBD_CMD_READ && !res->error && st.nranges == 0
+           && r->length > 0 && (s->cur.sr || s->cur.eh)
+           && st.nchunks >= 1 && res->data_bytes == 0)
+    ev_flag (s, "read-incomplete",
+             "without an error the content chunks cover the whole request; "
+             "spec: NBD_CMD_READ",
+             "a successful read of %" PRIu64 " bytes with no content chunk",
+             r->length);
+  if (r->type == NBD_CMD_BLOCK_STATUS && !res->error) {
+    size_t i;
+    for (i = 0; i < s->cur.nctx; i++) {
+      size_t j;
+      bool seen = false;
+      for (j = 0; j < st.nctx_seen; j++)
+        if (st.ctx_seen[j] == s->cur.ctx[i].id)
+          seen = true;
+      if (!seen)
+        ev_flag (s, "block-status-missing-context",
+                 "one block status chunk per selected context; spec: "
+                 "NBD_REPLY_TYPE_BLOCK_STATUS",
+                 "no block status for context id %" PRIu32 " (%s)",
+                 s->cur.ctx[i].id, s->cur.ctx[i].name);
+    }
+  }
+  ret = 0;
+ out:
+  free (st.ranges);
+  free (st.ctx_seen);
+  return ret;
+}
