@@ -39,6 +39,7 @@ usage (FILE *fp, int status)
 "      --tls-hostname NAME    name to check in the server's certificate\n"
 "      --tls-verify-peer=no   do not verify the server's certificate\n"
 "      --json                 one JSON object per line for every event\n"
+"      --trace[=hex]          print every message field by field\n"
 "      --dump-config          print how nbdcli was built\n"
 "  -V, --version              print the version\n"
 "  -h, --help                 this help\n"
@@ -53,7 +54,7 @@ usage (FILE *fp, int status)
 enum {
   OPT_CLIENT_FLAGS = CHAR_MAX + 1,
   OPT_TLS_CERTS, OPT_TLS_PSK, OPT_TLS_USER, OPT_TLS_HOST, OPT_TLS_VERIFY,
-  OPT_DUMP_CONFIG, OPT_LIST_COMMANDS, OPT_JSON,
+  OPT_DUMP_CONFIG, OPT_LIST_COMMANDS, OPT_JSON, OPT_TRACE,
 };
 
 static const struct option long_opts[] = {
@@ -69,6 +70,7 @@ static const struct option long_opts[] = {
   { "tls-verify-peer", optional_argument, NULL, OPT_TLS_VERIFY },
   { "dump-config", no_argument, NULL, OPT_DUMP_CONFIG },
   { "json", no_argument, NULL, OPT_JSON },
+  { "trace", optional_argument, NULL, OPT_TRACE },
   { "list-commands", no_argument, NULL, OPT_LIST_COMMANDS },
   { "version", no_argument, NULL, 'V' },
   { "help", no_argument, NULL, 'h' },
@@ -168,6 +170,17 @@ main (int argc, char *argv[])
       break;
     case OPT_JSON:
       cli.json = true;
+      break;
+    case OPT_TRACE:
+      if (!optarg || strcmp (optarg, "on") == 0)
+        cli.trace = 1;
+      else if (strcmp (optarg, "hex") == 0)
+        cli.trace = 2;
+      else {
+        fprintf (stderr, "%s: --trace=%s: expected on or hex\n",
+                 cli.progname, optarg);
+        exit (CMD_USAGE);
+      }
       break;
     case OPT_DUMP_CONFIG:
       printf ("version=%s\nlineedit=%s\ntls=gnutls\n", PACKAGE_VERSION,

@@ -92,6 +92,7 @@ struct cli {
   int source_depth;
   bool color;
   bool json;                    /* --json: one JSON object per event */
+  int trace;                    /* 0 off, 1 on, 2 hex */
 };
 extern struct cli cli;
 

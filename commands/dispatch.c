@@ -256,7 +256,13 @@ parse_u64 (const char *s, uint64_t *v)
   if (!s || !*s || *s == '-' || *s == ' ')
     return -1;
   errno = 0;
-  r = strtoull (s, &end, 0);
+  /* Decimal or 0x hex; a leading 0 is not octal. */
+  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+    r = strtoull (s + 2, &end, 16);
+  else
+    r = strtoull (s, &end, 10);
+  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && end == s + 2)
+    return -1;
   if (errno || end == s)
     return -1;
   switch (*end) {

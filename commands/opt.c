@@ -233,12 +233,12 @@ const struct command opt_commands[] = {
     "NBD_REP_ACK.  The names are remembered for completion.",
     "", NULL, CMD_OPT_PHASE, 0, 0, do_list },
   { "info", NULL, "[EXPORT] [--name] [--description] [--block-size] "
-    "[--all] [--request N]",
+    "[--all] [--request N|NAME]",
     "ask about an export without entering transmission (NBD_OPT_INFO)",
     "Sends NBD_OPT_INFO and shows each NBD_REP_INFO and the final reply.\n"
     INFO_HELP, "e", INFO_OPTS, CMD_OPT_PHASE, 0, 1, do_info },
   { "go", NULL, "[EXPORT] [--name] [--description] [--block-size] "
-    "[--all] [--request N]",
+    "[--all] [--request N|NAME]",
     "select an export and enter transmission (NBD_OPT_GO)",
     "Sends NBD_OPT_GO; a final NBD_REP_ACK moves the session into the\n"
     "transmission phase.\n" INFO_HELP, "e", INFO_OPTS, CMD_OPT_PHASE, 0, 1,

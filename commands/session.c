@@ -141,8 +141,10 @@ do_set (struct session *s, struct args *a)
     show_settings (s);
     return CMD_OK;
   }
-  if (a->argc != 3)
-    return cmd_error ("usage: set NAME VALUE");
+  if (a->argc != 3) {
+    cmd_error ("missing value (usage: set NAME VALUE)");
+    return CMD_USAGE;
+  }
   return apply_setting (s, a->argv[1], a->argv[2]);
 }
 
@@ -197,6 +199,27 @@ do_help (struct session *s, struct args *a)
 }
 
 static int
+do_trace (struct session *s, struct args *a)
+{
+  if (a->argc == 1) {
+    printf ("trace %s\n", cli.trace == 0 ? "off" : cli.trace == 1 ? "on"
+            : "hex");
+    return CMD_OK;
+  }
+  if (strcmp (a->argv[1], "on") == 0)
+    cli.trace = 1;
+  else if (strcmp (a->argv[1], "hex") == 0)
+    cli.trace = 2;
+  else if (strcmp (a->argv[1], "off") == 0)
+    cli.trace = 0;
+  else {
+    cmd_error ("expected on, off or hex");
+    return CMD_USAGE;
+  }
+  return CMD_OK;
+}
+
+static int
 do_complete (struct session *s, struct args *a)
 {
   char **v;
@@ -237,13 +260,13 @@ do_assert (struct session *s, struct args *a)
     i++;
   }
   if (i >= a->argc)
-    return cmd_error ("usage: assert [not] WHAT [VALUE]");
+    return cmd_error ("usage: assert [not] WHAT [VALUE]"), CMD_USAGE;
   what = a->argv[i];
   val = i + 1 < a->argc ? a->argv[i + 1] : NULL;
 
   if (strcmp (what, "reply") == 0) {
     if (!val)
-      return cmd_error ("assert reply NAME|NUMBER");
+      return cmd_error ("assert reply NAME|NUMBER"), CMD_USAGE;
     if (nbd_value_of (nbd_rep_names, val, &v) == -1
         && parse_u32 (val, &v) == -1)
       return cmd_error ("\"%s\" is not an NBD_REP_* name or number", val);
@@ -254,7 +277,8 @@ do_assert (struct session *s, struct args *a)
   }
   else if (strcmp (what, "phase") == 0) {
     if (!val)
-      return cmd_error ("assert phase disconnected|negotiating|transmission");
+      return cmd_error ("assert phase disconnected|negotiating|"
+                        "transmission"), CMD_USAGE;
     ok = strcmp (phase_name (s->phase), val) == 0;
     snprintf (buf, sizeof buf, "the phase is %s", phase_name (s->phase));
   }
@@ -278,13 +302,13 @@ do_assert (struct session *s, struct args *a)
   }
   else if (strcmp (what, "flags") == 0) {
     if (!val || parse_u64 (val, &n) == -1)
-      return cmd_error ("assert flags N");
+      return cmd_error ("assert flags N"), CMD_USAGE;
     ok = s->nflags == n;
     snprintf (buf, sizeof buf, "%u flag(s) raised", s->nflags);
   }
   else if (strcmp (what, "context") == 0) {
     if (!val)
-      return cmd_error ("assert context NAME");
+      return cmd_error ("assert context NAME"), CMD_USAGE;
     ok = false;
     for (k = 0; k < s->cur.nctx; k++)
       if (strcmp (s->cur.ctx[k].name, val) == 0)
@@ -293,13 +317,13 @@ do_assert (struct session *s, struct args *a)
   }
   else if (strcmp (what, "size") == 0) {
     if (!val || parse_u64 (val, &n) == -1)
-      return cmd_error ("assert size N");
+      return cmd_error ("assert size N"), CMD_USAGE;
     ok = s->cur.have_export && s->cur.size == n;
     snprintf (buf, sizeof buf, "the export size is %" PRIu64, s->cur.size);
   }
   else if (strcmp (what, "tflag") == 0) {
     if (!val || nbd_value_of (nbd_tflag_names, val, &v) == -1)
-      return cmd_error ("assert tflag NBD_FLAG_* name");
+      return cmd_error ("assert tflag NBD_FLAG_* name"), CMD_USAGE;
     ok = s->cur.have_export && (s->cur.tflags & v);
     snprintf (buf, sizeof buf, "the transmission flags are 0x%04x",
               s->cur.tflags);
@@ -344,6 +368,14 @@ const struct command session_commands[] = {
     "f", NULL, 0, 1, 1, do_source },
   { "help", NULL, "[COMMAND]", "list the commands, or explain one",
     "", "C", NULL, 0, 0, 1, do_help },
+  { "trace", NULL, "[on|off|hex]",
+    "show every message field by field (the wire trace)",
+    "With trace on, each message sent or received is printed after its\n"
+    "summary as a frame: one line per field with its offset, size, name,\n"
+    "value and meaning.  `trace hex' adds each field's raw bytes.  Messages\n"
+    "inside TLS are marked [inside TLS]; the TLS layer itself is shown when\n"
+    "the handshake completes.  Data is shown by its length only.",
+    "", NULL, 0, 0, 1, do_trace },
   { "complete", NULL, "LINE",
     "print the completions of LINE, one per line",
     "What the interactive shell offers on TAB at the end of LINE (quote\n"

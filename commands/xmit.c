@@ -130,9 +130,11 @@ do_write (struct session *s, struct args *a)
 
   if (num_arg (a, 1, &off) || cmd_flags (a, &r.flags))
     return CMD_FAILED;
-  if ((file != NULL) + (pat != NULL) + (a->argc > 2) != 1)
-    return cmd_error ("give the data as words (hex, or a quoted string), "
-                      "--file FILE, or --pattern BYTE --length N");
+  if ((file != NULL) + (pat != NULL) + (a->argc > 2) != 1) {
+    cmd_error ("give the data as words (hex, or a quoted string), "
+               "--file FILE, or --pattern BYTE --length N");
+    return CMD_USAGE;
+  }
   if (pat) {
     if (!lenopt || parse_u64 (lenopt, &len) == -1)
       return cmd_error ("--pattern needs --length N");
@@ -270,7 +272,8 @@ do_cmd (struct session *s, struct args *a)
 }
 
 const struct command xmit_commands[] = {
-  { "read", NULL, "OFFSET LENGTH [--df] [--fua] [--out FILE] [--single]",
+  { "read", NULL, "OFFSET LENGTH [--df] [--fua] [--out FILE] [--single] "
+    "[--flags BITS]",
     "read from the export (NBD_CMD_READ)",
     "Shows every reply part: a simple reply with its data, or structured\n"
     "chunks (OFFSET_DATA, OFFSET_HOLE, errors).  Data is shown as a hexdump\n"
@@ -279,7 +282,8 @@ const struct command xmit_commands[] = {
     "maximum payload (NBD_INFO_BLOCK_SIZE, else 32 MiB) is split into\n"
     "several requests; --single sends it as one request anyway.",
     "", "--df --fua --out= --single --flags=", CMD_XMIT_PHASE, 2, 2, do_read },
-  { "write", NULL, "OFFSET DATA... | --file FILE | --pattern BYTE --length N",
+  { "write", NULL, "OFFSET DATA... | --file FILE | --pattern BYTE --length N "
+    "[--fua] [--single]",
     "write to the export (NBD_CMD_WRITE)",
     "DATA words are hex bytes when unquoted and strings when quoted, as in\n"
     "`write 0 \"hello\"' or `write 512 de ad be ef'.  --file FILE writes the\n"
@@ -308,7 +312,8 @@ const struct command xmit_commands[] = {
   { "disc", NULL, "", "end transmission (NBD_CMD_DISC)",
     "Sends NBD_CMD_DISC, which has no reply, and waits for the server to "
     "close.", "", "--flags=", CMD_XMIT_PHASE, 0, 0, do_disc },
-  { "cmd", NULL, "TYPE OFFSET LENGTH [--flags BITS] [PAYLOAD...]",
+  { "cmd", NULL, "TYPE OFFSET LENGTH [--flags BITS] [--fua] [--df] "
+    "[--req-one] [--no-hole] [--fast-zero] [PAYLOAD...]",
     "send any request",
     "TYPE is a command number or NBD_CMD_* name; PAYLOAD words (hex, or\n"
     "quoted strings) are sent after the header whatever the command.",

@@ -12,6 +12,18 @@
 struct session;
 struct nbd_opt_reply_hdr;
 
+/* The raw bytes of one whole message, for the wire trace.  P holds LEN
+ * bytes; TOTAL is the message's full length (more than LEN when data
+ * is streamed past the trace).
+ */
+enum wire_kind {
+  WIRE_GREETING, WIRE_CLIENT_FLAGS, WIRE_OPTION, WIRE_OPT_REPLY,
+  WIRE_EXPORT_NAME_REPLY, WIRE_REQUEST, WIRE_SIMPLE_REPLY, WIRE_CHUNK,
+  WIRE_EXT_CHUNK,
+};
+extern void ev_wire (struct session *s, bool sent, enum wire_kind kind,
+                     const uint8_t *p, size_t len, uint64_t total);
+
 extern void ev_connected (struct session *s, const char *desc);
 extern void ev_greeting (struct session *s);
 extern void ev_client_flags (struct session *s, uint32_t flags);

@@ -373,6 +373,7 @@ session_connect (struct session *s)
     s->cur.size = o.size;
     s->cur.tflags = (uint16_t) o.flags;
     ev_greeting (s);
+    ev_wire (s, false, WIRE_GREETING, g, sizeof g, sizeof g);
     if (o.flags >> 16)
       ev_flag (s, "oldstyle-handshake-flags",
                "handshake flags MUST NOT be set in oldstyle negotiation; "
@@ -391,6 +392,7 @@ session_connect (struct session *s)
   s->hs_flags = get_u16 (g + 16);
   s->phase = PHASE_OPTIONS;
   ev_greeting (s);
+  ev_wire (s, false, WIRE_GREETING, g, 18, 18);
 
   if (s->client_flags_override >= 0)
     cflags = (uint32_t) s->client_flags_override;
@@ -410,6 +412,7 @@ session_connect (struct session *s)
   if (st != IO_OK)
     return io_failed (s, st, "client flags");
   ev_client_flags (s, cflags);
+  ev_wire (s, true, WIRE_CLIENT_FLAGS, cf, 4, 4);
   return 0;
 }
 
@@ -647,6 +650,7 @@ read_export_name_reply (struct session *s)
   s->cur.size = size;
   s->cur.tflags = tflags;
   ev_export_name_reply (s, size, tflags, pad);
+  ev_wire (s, false, WIRE_EXPORT_NAME_REPLY, b, 10 + pad, 10 + pad);
   check_tflags (s, tflags, "NBD_OPT_EXPORT_NAME reply");
   return 0;
 }
@@ -728,12 +732,14 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
 
   nbd_encode_option (&msg, opt, declared_len, payload, len);
   st = wr (s, msg.data, msg.len);
-  bytes_free (&msg);
   if (st != IO_OK) {
+    bytes_free (&msg);
     io_failed (s, st, "sending the option");
     goto out;
   }
   ev_sent_option (s, opt, declared_len, payload, len);
+  ev_wire (s, true, WIRE_OPTION, msg.data, msg.len, msg.len);
+  bytes_free (&msg);
   s->last_option = opt;
   s->have_last_reply = false;
 
@@ -747,7 +753,7 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
   for (;;) {
     uint8_t h[NBD_OPT_REPLY_HDR_LEN];
     struct nbd_opt_reply_hdr hdr;
-    uint8_t *p;
+    uint8_t *p, *frame;
     bool final;
 
     st = rd (s, h, sizeof h);
@@ -780,16 +786,20 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
       session_close (s, "reply too long");
       goto out;
     }
-    p = malloc (hdr.length ? hdr.length : 1);
-    if (!p)
+    frame = malloc (sizeof h + hdr.length);
+    if (!frame)
       abort ();
+    memcpy (frame, h, sizeof h);
+    p = frame + sizeof h;
     st = rd (s, p, hdr.length);
     if (st != IO_OK) {
-      free (p);
+      free (frame);
       io_failed (s, st, whatbuf);
       goto out;
     }
     ev_opt_reply (s, &hdr, p);
+    ev_wire (s, false, WIRE_OPT_REPLY, frame, sizeof h + hdr.length,
+             sizeof h + hdr.length);
 
     if (hdr.option != opt)
       ev_flag (s, "reply-echo",
@@ -877,13 +887,13 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
       s->have_last_reply = true;
     }
     if (!final && ++nreplies > MAX_REPLIES) {
-      free (p);
+      free (frame);
       ev_error (s, "%s: more than %d replies; giving up", whatbuf,
                 MAX_REPLIES);
       session_close (s, "too many replies");
       goto out;
     }
-    free (p);
+    free (frame);
     if (final)
       break;
   }

@@ -275,12 +275,12 @@ static int
 read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
             bool ext, bool *done)
 {
-  uint8_t h[32];
+  uint8_t h[40];
   size_t hl = ext ? 32 : 20;
   struct nbd_reply_hdr hdr;
   const struct xreq *r = st->r;
   enum io_status io;
-  uint8_t *p = NULL;
+  uint8_t *p = NULL, *frame = NULL;
   const char *bad;
 
   memcpy (h, first4, 4);
@@ -345,6 +345,9 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
     io = session_rd (s, ob, 8);
     if (io != IO_OK)
       return session_io_failed (s, io, "OFFSET_DATA offset");
+    memcpy (h + hl, ob, 8);     /* h has room: hl + 8 <= 40 */
+    ev_wire (s, false, ext ? WIRE_EXT_CHUNK : WIRE_CHUNK, h, hl + 8,
+             hl + hdr.length);
     off = get_u64 (ob);
     dlen = hdr.length - 8;
     place (s, st, off, dlen, "OFFSET_DATA");
@@ -360,14 +363,18 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
     session_close (s, "chunk too long");
     return -1;
   }
-  p = malloc (hdr.length ? hdr.length : 1);
-  if (!p)
+  frame = malloc (hl + hdr.length);
+  if (!frame)
     abort ();
+  memcpy (frame, h, hl);
+  p = frame + hl;
   io = session_rd (s, p, hdr.length);
   if (io != IO_OK) {
-    free (p);
+    free (frame);
     return session_io_failed (s, io, "reply chunk");
   }
+  ev_wire (s, false, ext ? WIRE_EXT_CHUNK : WIRE_CHUNK, frame,
+           hl + hdr.length, hl + hdr.length);
 
   switch (hdr.type) {
   case NBD_REPLY_TYPE_NONE:
@@ -406,7 +413,7 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
     ev_hole (s, off, size);
     place (s, st, off, size, "OFFSET_HOLE");
     if (sink_zeroes (s, r, off, size) == -1) {
-      free (p);
+      free (frame);
       return -1;
     }
     break;
@@ -471,7 +478,7 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
                "type; spec: Structured reply chunk message types",
                "chunk type %u", hdr.type);
   }
-  free (p);
+  free (frame);
   return 0;
 }
 
@@ -489,6 +496,9 @@ read_simple (struct session *s, struct rstate *st, const uint8_t *first4)
     return session_io_failed (s, io, "simple reply");
   nbd_decode_simple_reply (h, &hdr);
   ev_reply_hdr (s, &hdr, 0);
+  ev_wire (s, false, WIRE_SIMPLE_REPLY, h, 16,
+           16 + (get_u32 (h + 4) == 0 && r->type == NBD_CMD_READ
+                 ? r->length : 0));
   if (hdr.cookie != s->next_cookie - 1)
     ev_flag (s, "cookie-mismatch",
              "the reply echoes the request's cookie; spec: Transmission "
@@ -566,10 +576,14 @@ session_request (struct session *s, const struct xreq *r,
                         (uint32_t) r->length);
   bytes_put (&msg, r->payload, r->payload_len);
   io = session_wr (s, msg.data, msg.len);
-  bytes_free (&msg);
-  if (io != IO_OK)
+  if (io != IO_OK) {
+    bytes_free (&msg);
     return session_io_failed (s, io, "sending the request");
+  }
   ev_sent_request (s, r->flags, r->type, cookie, r->offset, r->length);
+  ev_wire (s, true, WIRE_REQUEST, msg.data, msg.len < 64 ? msg.len : 64,
+           msg.len);
+  bytes_free (&msg);
 
   if (r->type == NBD_CMD_DISC)
     return after_disc (s);
