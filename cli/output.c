@@ -445,6 +445,8 @@ json_opt_payload (struct json *j, uint32_t type, const uint8_t *p,
 void
 ev_connected (struct session *s, const char *desc)
 {
+  if (s->quiet)
+    return;
   if (cli.json) {
     struct json j;
     json_begin (&j, "connected");
@@ -458,6 +460,8 @@ ev_connected (struct session *s, const char *desc)
 void
 ev_greeting (struct session *s)
 {
+  if (s->quiet)
+    return;
   char buf[256], sz[64];
 
   if (cli.json) {
@@ -491,6 +495,8 @@ ev_greeting (struct session *s)
 void
 ev_client_flags (struct session *s, uint32_t flags)
 {
+  if (s->quiet)
+    return;
   char buf[256];
   if (cli.json) {
     struct json j;
@@ -508,6 +514,8 @@ void
 ev_sent_option (struct session *s, uint32_t opt, uint32_t declared_len,
                 const uint8_t *payload, size_t len)
 {
+  if (s->quiet)
+    return;
   char buf[128];
 
   if (cli.json) {
@@ -537,6 +545,8 @@ void
 ev_opt_reply (struct session *s, const struct nbd_opt_reply_hdr *h,
               const uint8_t *payload)
 {
+  if (s->quiet)
+    return;
   char b1[128], b2[128];
 
   if (cli.json) {
@@ -567,6 +577,8 @@ void
 ev_export_name_reply (struct session *s, uint64_t size, uint16_t tflags,
                       size_t padding)
 {
+  if (s->quiet)
+    return;
   char sz[64];
   if (cli.json) {
     struct json j;
@@ -592,6 +604,8 @@ void
 ev_sent_request (struct session *s, uint16_t flags, uint16_t type,
                  uint64_t cookie, uint64_t offset, uint32_t len)
 {
+  if (s->quiet)
+    return;
   char buf[128];
   if (cli.json) {
     struct json j;
@@ -670,6 +684,8 @@ json_tls (struct json *j, const struct session *s)
 void
 ev_tls (struct session *s)
 {
+  if (s->quiet)
+    return;
   if (cli.json) {
     struct json j;
     json_begin (&j, "tls");
@@ -685,6 +701,8 @@ ev_tls (struct session *s)
 void
 ev_closed (struct session *s, const char *why)
 {
+  if (s->quiet)
+    return;
   if (why && cli.json) {
     struct json j;
     json_begin (&j, "closed");
@@ -703,6 +721,12 @@ ev_flag (struct session *s, const char *id, const char *rule,
 
   s->nflags++;
   s->nflags_conn++;
+  if (s->quiet) {
+    va_start (ap, fmt);
+    session_record_flag (s, id, fmt, ap);
+    va_end (ap);
+    return;
+  }
   fflush (stdout);
   if (cli.json) {
     struct json j;
@@ -730,6 +754,8 @@ ev_flag (struct session *s, const char *id, const char *rule,
 void
 ev_note (struct session *s, const char *fmt, ...)
 {
+  if (s->quiet)
+    return;
   va_list ap;
 
   if (cli.json) {
@@ -757,6 +783,12 @@ ev_error (struct session *s, const char *fmt, ...)
 {
   va_list ap;
 
+  if (s->quiet) {
+    va_start (ap, fmt);
+    vsnprintf (s->last_error, sizeof s->last_error, fmt, ap);
+    va_end (ap);
+    return;
+  }
   fflush (stdout);
   if (cli.json) {
     struct json j;
@@ -978,6 +1010,8 @@ hexdump (const uint8_t *p, size_t len, uint64_t base)
 void
 ev_reply_hdr (struct session *s, const struct nbd_reply_hdr *h, int form)
 {
+  if (s->quiet)
+    return;
   char buf[64];
 
   if (cli.json) {
@@ -1031,6 +1065,8 @@ void
 ev_data (struct session *s, uint64_t offset, const uint8_t *p, size_t shown,
          uint64_t len)
 {
+  if (s->quiet)
+    return;
   if (cli.json) {
     struct json j;
     json_begin (&j, "data");
@@ -1055,6 +1091,8 @@ ev_data (struct session *s, uint64_t offset, const uint8_t *p, size_t shown,
 void
 ev_hole (struct session *s, uint64_t offset, uint32_t size)
 {
+  if (s->quiet)
+    return;
   if (cli.json) {
     struct json j;
     json_begin (&j, "hole");
@@ -1071,6 +1109,8 @@ void
 ev_error_chunk (struct session *s, uint16_t type,
                 const struct nbd_chunk_error *e)
 {
+  if (s->quiet)
+    return;
   const char *n = nbd_name_of (nbd_error_names, e->error);
 
   if (cli.json) {
@@ -1124,6 +1164,8 @@ void
 ev_block_status (struct session *s, uint32_t ctx_id, const char *ctx_name,
                  const uint8_t *p, bool ext, size_t n)
 {
+  if (s->quiet)
+    return;
   size_t i, shown = n > 1000 ? 1000 : n;
   uint64_t off = 0, len, fl;
   char m[128];

@@ -288,7 +288,7 @@ ev_wire (struct session *s, bool sent, enum wire_kind kind,
   const char *layer = s->tls_up ? " [inside TLS]" : "";
   uint64_t v;
 
-  if (!cli.trace || cli.json)
+  if (!cli.trace || cli.json || s->quiet)
     return;
   switch (kind) {
   case WIRE_GREETING:

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "names.h"
 #include "nbd-proto.h"
@@ -199,6 +200,24 @@ do_help (struct session *s, struct args *a)
 }
 
 static int
+do_sleep (struct session *s, struct args *a)
+{
+  char *end;
+  double d = strtod (a->argv[1], &end);
+  struct timespec ts;
+
+  if (*end || d < 0 || d > 3600) {
+    cmd_error ("\"%s\" is not a number of seconds (0 to 3600)", a->argv[1]);
+    return CMD_USAGE;
+  }
+  ts.tv_sec = (time_t) d;
+  ts.tv_nsec = (long) ((d - ts.tv_sec) * 1e9);
+  while (nanosleep (&ts, &ts) == -1 && !transport_interrupted)
+    ;
+  return CMD_OK;
+}
+
+static int
 do_trace (struct session *s, struct args *a)
 {
   if (a->argc == 1) {
@@ -368,6 +387,9 @@ const struct command session_commands[] = {
     "f", NULL, 0, 1, 1, do_source },
   { "help", NULL, "[COMMAND]", "list the commands, or explain one",
     "", "C", NULL, 0, 0, 1, do_help },
+  { "sleep", NULL, "SECONDS",
+    "wait (fractions allowed), e.g. to let a server's unasked bytes arrive",
+    "", "", NULL, 0, 1, 1, do_sleep },
   { "trace", NULL, "[on|off|hex]",
     "show every message field by field (the wire trace)",
     "With trace on, each message sent or received is printed after its\n"

@@ -960,7 +960,9 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
                  "now unclear");
         break;
       }
-      if (do_tls (s) == -1)
+      if (s->no_auto_tls)
+        ev_note (s, "not starting the TLS handshake (no_auto_tls)");
+      else if (do_tls (s) == -1)
         ret = -1;
     }
     else if (!s->tls_up && (s->last_reply == NBD_REP_ERR_POLICY
@@ -1016,4 +1018,25 @@ int
 session_io_failed (struct session *s, enum io_status st, const char *what)
 {
   return io_failed (s, st, what);
+}
+
+void
+session_record_flag (struct session *s, const char *id, const char *fmt,
+                     va_list ap)
+{
+  if (s->nprobe_flags == 0)
+    vsnprintf (s->probe_evidence, sizeof s->probe_evidence, fmt, ap);
+  if (s->nprobe_flags < 8) {
+    snprintf (s->probe_flags[s->nprobe_flags], sizeof s->probe_flags[0],
+              "%s", id);
+    s->nprobe_flags++;
+  }
+}
+
+void
+session_clear_record (struct session *s)
+{
+  s->nprobe_flags = 0;
+  s->probe_evidence[0] = '\0';
+  s->last_error[0] = '\0';
 }

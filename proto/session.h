@@ -5,6 +5,7 @@
 #ifndef NBDCLI_SESSION_H
 #define NBDCLI_SESSION_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -104,6 +105,14 @@ struct session {
   char **contexts;
   size_t ncontexts;
 
+  /* Quiet mode (the conformance audit): events are recorded, not shown. */
+  bool quiet;
+  bool no_auto_tls;             /* STARTTLS's ACK does not start TLS */
+  char last_error[512];
+  char probe_flags[8][48];      /* ids of the flags raised while quiet */
+  size_t nprobe_flags;
+  char probe_evidence[512];     /* the first one's evidence */
+
   /* Flags raised in this run. */
   unsigned nflags;
   unsigned nflags_conn;         /* on the current connection */
@@ -140,6 +149,10 @@ extern enum io_status session_wr (struct session *s, const void *buf,
                                   size_t n);
 extern int session_io_failed (struct session *s, enum io_status st,
                               const char *what);
+
+extern void session_record_flag (struct session *s, const char *id,
+                                 const char *fmt, va_list ap);
+extern void session_clear_record (struct session *s);
 
 /* Per-epoch model helpers. */
 extern void nego_clear (struct nego *n);

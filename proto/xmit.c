@@ -437,6 +437,9 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
                "with n >= 1; spec: NBD_REPLY_TYPE_BLOCK_STATUS", "%s", bad);
       break;
     }
+    if (st->res->nstatus < 8)
+      st->res->status_ctx[st->res->nstatus] = id;
+    st->res->nstatus++;
     check_block_status (s, st, p, id, n, bext);
     break;
   }
@@ -568,6 +571,7 @@ session_request (struct session *s, const struct xreq *r,
   bool done = false;
 
   memset (res, 0, sizeof *res);
+  res->form = -1;
   if (s->cur.eh)
     nbd_encode_ext_request (&msg, r->flags, r->type, cookie, r->offset,
                             r->length);
@@ -603,6 +607,10 @@ session_request (struct session *s, const struct xreq *r,
       goto out;
     }
     magic = get_u32 (m);
+    if (st.nchunks == 1)
+      res->form = magic == NBD_SIMPLE_REPLY_MAGIC ? 0
+        : magic == NBD_STRUCTURED_REPLY_MAGIC ? 1
+        : magic == NBD_EXTENDED_REPLY_MAGIC ? 2 : -1;
     if (magic == NBD_SIMPLE_REPLY_MAGIC && st.nchunks == 1) {
       if (read_simple (s, &st, m) == -1)
         goto out;

@@ -23,6 +23,10 @@ struct xresult {
   bool error;                   /* an error reply or error chunk came */
   uint32_t errval;
   uint64_t data_bytes;          /* read data received */
+  int form;                     /* first reply: 0 simple, 1 structured,
+                                 * 2 extended, -1 none */
+  size_t nstatus;               /* block status chunks */
+  uint32_t status_ctx[8];       /* their context ids */
 };
 
 /* Sends one request and reads its whole reply, reporting every part
