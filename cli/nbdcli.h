@@ -61,6 +61,8 @@ extern const struct command conn_commands[];
 extern const struct command opt_commands[];
 extern const struct command session_commands[];
 extern const struct command xmit_commands[];
+extern const struct command check_commands[];
+extern int run_check (struct session *s, struct args *a, int first_id);
 
 /* commands/dispatch.c */
 extern const struct command *const command_groups[];

@@ -1199,3 +1199,12 @@ ev_block_status (struct session *s, uint32_t ctx_id, const char *ctx_name,
   if (n > shown)
     printf ("     ... (%zu more extents)\n", n - shown);
 }
+
+void
+json_string (const char *v)
+{
+  if (v)
+    json_raw_str ((const uint8_t *) v, strlen (v));
+  else
+    fputs ("null", stdout);
+}

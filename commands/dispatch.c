@@ -19,6 +19,7 @@ const struct command *const command_groups[] = {
   conn_commands,
   opt_commands,
   xmit_commands,
+  check_commands,
   session_commands,
   NULL
 };

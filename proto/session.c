@@ -742,6 +742,7 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
   bytes_free (&msg);
   s->last_option = opt;
   s->have_last_reply = false;
+  s->last_nreplies = 0;
 
   if (opt == NBD_OPT_EXPORT_NAME) {
     ret = read_export_name_reply (s);
@@ -882,6 +883,8 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
     }
 
     final = reply_is_final (opt, hdr.type);
+    if (!final)
+      s->last_nreplies++;
     if (final) {
       s->last_reply = hdr.type;
       s->have_last_reply = true;

@@ -95,6 +95,7 @@ struct session {
   uint32_t last_option;
   uint32_t last_reply;          /* type of the final reply */
   bool have_last_reply;
+  unsigned last_nreplies;       /* replies before the final one */
 
   /* Transmission. */
   uint64_t next_cookie;
