@@ -13,6 +13,7 @@
 
 #include "nbdcli.h"
 #include "tokenize.h"
+#include "wire.h"
 
 struct session *complete_session;
 
@@ -21,23 +22,42 @@ struct cands {
   size_t n;
 };
 
+/* Adds CAND if it extends WORD.  A word begun with a quote matches
+ * what follows the quote; a candidate with characters the tokenizer
+ * would split or strip is offered quoted, so inserting it gives one
+ * word.
+ */
 static void
 add (struct cands *c, const char *word, const char *cand)
 {
+  bool quoted = word[0] == '"' || word[0] == '\'';
+  const char *w = quoted ? word + 1 : word;
+  struct bytes b = { 0 };
   size_t i;
+  const char *p;
 
-  if (strncmp (cand, word, strlen (word)) != 0)
+  if (strncmp (cand, w, strlen (w)) != 0)
     return;
+  if (quoted || (cand[0] && strpbrk (cand, " \t;#\"'\\")) || !cand[0]) {
+    bytes_put (&b, "\"", 1);
+    for (p = cand; *p; p++) {
+      if (*p == '"' || *p == '\\')
+        bytes_put (&b, "\\", 1);
+      bytes_put (&b, p, 1);
+    }
+    bytes_put (&b, "\"", 2);
+  }
+  else
+    bytes_put (&b, cand, strlen (cand) + 1);
   for (i = 0; i < c->n; i++)
-    if (strcmp (c->v[i], cand) == 0)
+    if (strcmp (c->v[i], (char *) b.data) == 0) {
+      bytes_free (&b);
       return;
+    }
   c->v = realloc (c->v, (c->n + 2) * sizeof (char *));
   if (!c->v)
     abort ();
-  c->v[c->n] = strdup (cand);
-  if (!c->v[c->n])
-    abort ();
-  c->n++;
+  c->v[c->n++] = (char *) b.data;
   c->v[c->n] = NULL;
 }
 
@@ -171,6 +191,19 @@ complete_line (const char *line_to_cursor, const char *word)
       }
       add (&c, word, "--help");
       goto done;
+    }
+    /* The value of an option: --export NAME, --out FILE, ... */
+    if (argi >= 2 && !last->quoted[argi - 1]
+        && strncmp (last->argv[argi - 1], "--", 2) == 0 && cmd->opts) {
+      const char *o = last->argv[argi - 1];
+      const char *p = strstr (cmd->opts, o);
+      if (p && p[strlen (o)] == '=') {
+        if (strcmp (o, "--export") == 0)
+          add_for_letter (&c, 'e', word);
+        else if (strcmp (o, "--out") == 0 || strcmp (o, "--file") == 0)
+          add_for_letter (&c, 'f', word);
+        goto done;
+      }
     }
     /* Count positional words before this one (options and their
      * values do not count).

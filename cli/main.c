@@ -14,7 +14,7 @@
 #include "lineedit.h"
 #include "nbdcli.h"
 
-struct cli cli = { .progname = "nbdcli" };
+struct cli cli = { .progname = "nbdcli", .errexit = true };
 
 
 static void __attribute__ ((noreturn))
@@ -22,6 +22,8 @@ usage (FILE *fp, int status)
 {
   fprintf (fp,
 "usage: %s [OPTIONS] [URI | HOST[:PORT] | SOCKET-PATH | [ SERVER-CMD ARGS... ]]\n"
+"       nbdcli check [OPTIONS] TARGET [PROBE...]\n"
+"       nbdcli check --list\n"
 "\n"
 "An interactive shell for the NBD protocol: send each negotiation option\n"
 "by hand, see every reply decoded, and get a FLAG when the server breaks\n"
@@ -39,6 +41,7 @@ usage (FILE *fp, int status)
 "      --tls-hostname NAME    name to check in the server's certificate\n"
 "      --tls-verify-peer=no   do not verify the server's certificate\n"
 "      --json                 one JSON object per line for every event\n"
+"      --export NAME          the default export (as `set export NAME')\n"
 "      --trace[=hex]          print every message field by field\n"
 "      --dump-config          print how nbdcli was built\n"
 "  -V, --version              print the version\n"
@@ -54,7 +57,7 @@ usage (FILE *fp, int status)
 enum {
   OPT_CLIENT_FLAGS = CHAR_MAX + 1,
   OPT_TLS_CERTS, OPT_TLS_PSK, OPT_TLS_USER, OPT_TLS_HOST, OPT_TLS_VERIFY,
-  OPT_DUMP_CONFIG, OPT_LIST_COMMANDS, OPT_JSON, OPT_TRACE,
+  OPT_DUMP_CONFIG, OPT_LIST_COMMANDS, OPT_JSON, OPT_TRACE, OPT_EXPORT, OPT_LIST,
 };
 
 static const struct option long_opts[] = {
@@ -70,6 +73,8 @@ static const struct option long_opts[] = {
   { "tls-verify-peer", optional_argument, NULL, OPT_TLS_VERIFY },
   { "dump-config", no_argument, NULL, OPT_DUMP_CONFIG },
   { "json", no_argument, NULL, OPT_JSON },
+  { "export", required_argument, NULL, OPT_EXPORT },
+  { "list", no_argument, NULL, OPT_LIST },
   { "trace", optional_argument, NULL, OPT_TRACE },
   { "list-commands", no_argument, NULL, OPT_LIST_COMMANDS },
   { "version", no_argument, NULL, 'V' },
@@ -102,7 +107,8 @@ main (int argc, char *argv[])
   char **av, **server = NULL;
   int ac = 0, nserver = 0, i, c, status = CMD_OK;
   const char *target = NULL;
-  bool connect_failed = false;
+  bool connect_failed = false, check_list = false, check_mode = false;
+  int first_id = 0;
 
   signal (SIGPIPE, SIG_IGN);
   session_init (&s);
@@ -136,6 +142,7 @@ main (int argc, char *argv[])
     av[ac++] = argv[i];
   }
 
+  av[0] = (char *) cli.progname;   /* getopt's messages say "nbdcli" */
   while ((c = getopt_long (ac, av, "c:f:t:Vh", long_opts, NULL)) != -1) {
     switch (c) {
     case 'c':
@@ -171,6 +178,12 @@ main (int argc, char *argv[])
     case OPT_JSON:
       cli.json = true;
       break;
+    case OPT_EXPORT:
+      apply_setting (&s, "export", optarg);
+      break;
+    case OPT_LIST:
+      check_list = true;
+      break;
     case OPT_TRACE:
       if (!optarg || strcmp (optarg, "on") == 0)
         cli.trace = 1;
@@ -195,20 +208,66 @@ main (int argc, char *argv[])
     case 'h':
       usage (stdout, 0);
     default:
-      usage (stderr, CMD_USAGE);
-    }
-  }
-  if (optind < ac) {
-    if (strcmp (av[optind], "check") == 0) {
-      fprintf (stderr, "%s: check: the conformance audit is not part of this "
-               "version yet\n", cli.progname);
+      fprintf (stderr, "Try `%s --help' for more information.\n",
+               cli.progname);
       exit (CMD_USAGE);
     }
-    target = av[optind++];
   }
-  if (optind < ac || (target && server)) {
+  if (optind < ac && strcmp (av[optind], "check") == 0) {
+    check_mode = true;
+    optind++;
+  }
+  if (optind < ac && !(check_mode && (server || check_list)))
+    target = av[optind++];
+  first_id = optind;
+  if ((!check_mode && optind < ac) || (target && server)) {
     fprintf (stderr, "%s: more than one target\n", cli.progname);
     usage (stderr, CMD_USAGE);
+  }
+
+  if (check_mode) {
+    /* nbdcli check TARGET [PROBE...]: the audit instead of a session. */
+    struct args a = { 0 };
+    char *opt_list = (char *) "--list";
+    char *argv_check[256];
+    bool quoted[256] = { false };
+    int n = 0, k;
+    struct nbd_target t;
+    char err[512];
+
+    argv_check[n++] = (char *) "check";
+    for (k = first_id; k < ac && n < 255; k++)
+      argv_check[n++] = av[k];
+    argv_check[n] = NULL;
+    a.argc = n;
+    a.argv = argv_check;
+    a.quoted = quoted;
+    if (check_list) {
+      a.nopts = 1;
+      a.optname = &opt_list;
+      a.optval = (char *[]) { NULL };
+    }
+    if (!check_list) {
+      if (server)
+        nbd_target_command (nserver, server, &t);
+      else if (!target) {
+        fprintf (stderr, "%s: check: no target\n", cli.progname);
+        exit (CMD_USAGE);
+      }
+      else if (nbd_parse_target (target, &t, err, sizeof err) == -1) {
+        fprintf (stderr, "%s: %s\n", cli.progname, err);
+        exit (CMD_USAGE);
+      }
+      session_set_target (&s, &t);
+    }
+    cli.cur_cmd = "check";
+    status = run_check (&s, &a, 1);
+    if (status != CMD_USAGE && s.nflags > 0)
+      status = 3;
+    session_free (&s);
+    free (av);
+    free (acts);
+    return status;
   }
 
   if (target || server) {
@@ -237,14 +296,17 @@ main (int argc, char *argv[])
   else {
     size_t k;
     for (k = 0; k < nacts && !cli.quit; k++) {
-      if (acts[k].kind == 'c')
-        status = run_line (&s, acts[k].arg);
-      else
-        status = run_file (&s, acts[k].arg);
-      if (status != CMD_OK)
+      int r = acts[k].kind == 'c' ? run_line (&s, acts[k].arg)
+        : run_file (&s, acts[k].arg);
+      if (r != CMD_OK && cli.errexit) {
+        status = r;
         break;
+      }
     }
   }
+  /* With `set errexit off' the run went on: a failure still counts. */
+  if (status == CMD_OK && !cli.interactive)
+    status = cli.worst;
 
   if (status != CMD_USAGE && s.nflags > 0)
     status = 3;

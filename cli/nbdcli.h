@@ -91,6 +91,7 @@ struct cli {
   int where_line;
   const char *cur_cmd;          /* command being run, for messages */
   bool errexit;                 /* stop a script at the first failure */
+  int worst;                    /* worst status of any command */
   int source_depth;
   bool color;
   bool json;                    /* --json: one JSON object per event */

@@ -533,7 +533,7 @@ ev_sent_option (struct session *s, uint32_t opt, uint32_t declared_len,
   printf ("-> %s, length %" PRIu32, opt_label (opt, buf, sizeof buf),
           declared_len);
   if (declared_len != len)
-    printf (" (%zu bytes sent)", len);
+    printf (" (%zu byte%s sent)", len, len == 1 ? "" : "s");
   if (len) {
     printf (": ");
     print_sent_payload (opt, payload, len);

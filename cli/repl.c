@@ -38,8 +38,11 @@ run_line (struct session *s, const char *line)
     r = dispatch (s, cmds[i].argc, cmds[i].argv, cmds[i].quoted);
     cli.cur_cmd = NULL;
     if (r != CMD_OK && !cmds[i].ignore_error) {
-      ret = r;
-      if (!cli.interactive || cli.where_file)
+      if (ret != CMD_USAGE)
+        ret = r;
+      if (r > cli.worst)
+        cli.worst = r;
+      if (cli.errexit && (!cli.interactive || cli.where_file))
         break;
     }
   }
@@ -67,9 +70,11 @@ run_stream (struct session *s, void *vfp, const char *name)
     cli.where_file = name;
     cli.where_line = lineno;
     r = run_line (s, line);
-    if (r != CMD_OK && (cli.errexit || !cli.interactive)) {
-      ret = r;
-      break;
+    if (r != CMD_OK) {
+      if (ret != CMD_USAGE)
+        ret = r;
+      if (cli.errexit)
+        break;
     }
   }
   free (line);

@@ -38,12 +38,14 @@ session_set_target (struct session *s, struct nbd_target *t)
 {
   nbd_target_free (&s->target);
   s->target = *t;
-  if (t->export_name) {
+  /* A new target brings its own export and TLS requirement; `set export'
+   * and `set tls require' given by hand stay until changed by hand.
+   */
+  if (!s->export_set_by_user) {
     free (s->default_export);
-    s->default_export = strdup (t->export_name);
+    s->default_export = strdup (t->export_name ? t->export_name : "");
   }
-  if (t->tls)
-    s->tls.required = true;
+  s->tls.required = t->tls || s->tls_required_by_user;
 }
 
 static int

@@ -214,12 +214,14 @@ dispatch (struct session *s, int argc, char **argv, const bool *quoted)
   }
   npos = a.argc - 1;
   if (npos < c->min_args) {
-    cmd_error ("missing argument (usage: %s %s)", c->name, c->args);
+    cmd_error ("missing argument (usage: %s%s%s)", c->name,
+               *c->args ? " " : "", c->args);
     args_free (&a);
     return CMD_USAGE;
   }
   if (c->max_args >= 0 && npos > c->max_args) {
-    cmd_error ("too many arguments (usage: %s %s)", c->name, c->args);
+    cmd_error ("too many arguments (usage: %s%s%s)", c->name,
+               *c->args ? " " : "", c->args);
     args_free (&a);
     return CMD_USAGE;
   }

@@ -80,8 +80,10 @@ apply_setting (struct session *s, const char *name, const char *v)
   bool b;
   uint64_t n;
 
-  if (strcmp (name, "export") == 0)
+  if (strcmp (name, "export") == 0) {
     set_str (&s->default_export, v);
+    s->export_set_by_user = true;
+  }
   else if (strcmp (name, "client-flags") == 0) {
     if (strcmp (v, "auto") == 0)
       s->client_flags_override = -1;
@@ -99,9 +101,9 @@ apply_setting (struct session *s, const char *name, const char *v)
   }
   else if (strcmp (name, "tls") == 0) {
     if (strcmp (v, "require") == 0 || strcmp (v, "on") == 0)
-      s->tls.required = true;
+      s->tls.required = s->tls_required_by_user = true;
     else if (strcmp (v, "off") == 0)
-      s->tls.required = false;
+      s->tls.required = s->tls_required_by_user = false;
     else
       return cmd_error ("tls: expected require or off");
   }
@@ -370,7 +372,9 @@ const struct command session_commands[] = {
     "connect; any bits), timeout SECONDS, tls require|off, tls-certificates\n"
     "DIR, tls-psk FILE, tls-username NAME, tls-hostname NAME,\n"
     "tls-verify-peer yes|no, allow-plaintext on|off (enter transmission\n"
-    "without TLS although TLS was asked for), errexit on|off.",
+    "without TLS although TLS was asked for), errexit on|off (on, the\n"
+    "default: a script stops at its first failing command; off: it goes\n"
+    "on, and the exit status still says a command failed).",
     "s", NULL, 0, 0, 2, do_set },
   { "assert", NULL, "[not] WHAT [VALUE]",
     "fail (exit 1) unless the session is as stated",

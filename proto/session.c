@@ -85,6 +85,20 @@ nego_clear_contexts (struct nego *n)
   n->ctx_export = NULL;
 }
 
+/* Forgets what was learned about the last export answered. */
+static void
+nego_clear_export (struct nego *n)
+{
+  free (n->export_name);
+  free (n->canonical_name);
+  free (n->description);
+  n->export_name = n->canonical_name = n->description = NULL;
+  n->have_export = n->have_bs = false;
+  n->size = 0;
+  n->tflags = 0;
+  n->min_block = n->pref_block = n->max_block = 0;
+}
+
 const struct meta_ctx *
 nego_find_ctx (const struct nego *n, uint32_t id)
 {
@@ -458,6 +472,7 @@ struct exchange {
   uint32_t opt;
   char *export;                 /* INFO/GO/META: the export asked for */
   bool seen_info_export;
+  bool seen_info;               /* the first NBD_REP_INFO resets the export */
   bool had_ctx_reply;
   uint32_t *ids;                /* context ids in this SET reply */
   size_t nids;
@@ -475,8 +490,6 @@ on_info (struct session *s, struct exchange *x, const struct nbd_rep_info *i,
     s->cur.have_export = true;
     s->cur.size = i->size;
     s->cur.tflags = i->tflags;
-    free (s->cur.export_name);
-    s->cur.export_name = xstrdup (x->export ? x->export : "");
     check_tflags (s, i->tflags, "NBD_INFO_EXPORT");
     break;
   case NBD_INFO_BLOCK_SIZE:
@@ -612,7 +625,7 @@ do_tls (struct session *s)
 }
 
 static int
-read_export_name_reply (struct session *s)
+read_export_name_reply (struct session *s, const uint8_t *name, size_t len)
 {
   uint8_t b[NBD_EXPORT_NAME_REPLY_LEN + NBD_EXPORT_NAME_PAD_LEN];
   enum io_status st;
@@ -646,6 +659,8 @@ read_export_name_reply (struct session *s)
   }
   nbd_decode_export_name_reply (b, &size, &tflags);
   s->phase = PHASE_TRANSMISSION;
+  nego_clear_export (&s->cur);
+  s->cur.export_name = xstrndup (name, len);
   s->cur.have_export = true;
   s->cur.size = size;
   s->cur.tflags = tflags;
@@ -745,7 +760,7 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
   s->last_nreplies = 0;
 
   if (opt == NBD_OPT_EXPORT_NAME) {
-    ret = read_export_name_reply (s);
+    ret = read_export_name_reply (s, payload, len);
     goto out;
   }
 
@@ -840,8 +855,14 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
                  "NBD_INFO_BLOCK_SIZE",
                  "NBD_INFO_BLOCK_SIZE reply is %" PRIu32 " bytes long",
                  hdr.length);
-      else if (!err && (opt == NBD_OPT_INFO || opt == NBD_OPT_GO))
+      else if (!err && (opt == NBD_OPT_INFO || opt == NBD_OPT_GO)) {
+        if (!x.seen_info) {
+          nego_clear_export (&s->cur);
+          s->cur.export_name = xstrdup (x.export ? x.export : "");
+          x.seen_info = true;
+        }
         on_info (s, &x, &i, hdr.length);
+      }
       break;
     }
     case NBD_REP_META_CONTEXT: {

@@ -85,6 +85,8 @@ struct session {
   struct tls_settings tls;
   struct tls_info tlsinfo;
   bool allow_plaintext;         /* `set allow-plaintext on' */
+  bool export_set_by_user;      /* `set export' */
+  bool tls_required_by_user;    /* `set tls require' */
   bool tls_unread;              /* nothing read since the handshake */
   bool tls_client_cert;         /* we offered a client certificate */
 

@@ -93,6 +93,23 @@ pct_decode (const char *s, size_t n, bool allow_nul, size_t *out_len,
   return r;
 }
 
+/* A TCP port: 1 to 65535, digits only. */
+static bool
+port_ok (const char *p, size_t n)
+{
+  unsigned long v = 0;
+  size_t i;
+
+  if (n == 0 || n > 5)
+    return false;
+  for (i = 0; i < n; i++) {
+    if (p[i] < '0' || p[i] > '9')
+      return false;
+    v = v * 10 + (p[i] - '0');
+  }
+  return v >= 1 && v <= 65535;
+}
+
 static int
 parse_bool (const char *v, int *out)
 {
@@ -254,12 +271,11 @@ nbd_parse_uri (const char *uri, struct nbd_target *t, char *err,
         goto bad;
     }
     if (colon && colon + 1 < auth_end) {
-      const char *c;
-      for (c = colon + 1; c < auth_end; c++)
-        if (*c < '0' || *c > '9') {
-          fail (err, errlen, "%s: port is not a number", uri);
-          goto bad;
-        }
+      if (!port_ok (colon + 1, auth_end - colon - 1)) {
+        fail (err, errlen, "%s: the port is not a number from 1 to 65535",
+              uri);
+        goto bad;
+      }
       t->port = xstrndup (colon + 1, auth_end - colon - 1);
     }
     else
@@ -285,7 +301,7 @@ nbd_parse_uri (const char *uri, struct nbd_target *t, char *err,
     goto bad;
 
   if (is_unix) {
-    if (!t->socket) {
+    if (!t->socket || t->socket_len == 0) {
       fail (err, errlen, "%s: nbd+unix:// needs ?socket=PATH", uri);
       goto bad;
     }
@@ -348,16 +364,11 @@ nbd_parse_target (const char *s, struct nbd_target *t, char *err,
     t->host = colon ? xstrndup (s, colon - s) : xstrdup (s);
   }
   if (colon) {
-    const char *c;
-    if (!colon[1]) {
+    if (!port_ok (colon + 1, strlen (colon + 1))) {
       nbd_target_free (t);
-      return fail (err, errlen, "%s: missing port after ':'", s);
+      return fail (err, errlen, "%s: the port is not a number from 1 to "
+                   "65535", s);
     }
-    for (c = colon + 1; *c; c++)
-      if (*c < '0' || *c > '9') {
-        nbd_target_free (t);
-        return fail (err, errlen, "%s: port is not a number", s);
-      }
     t->port = xstrdup (colon + 1);
   }
   else
