@@ -101,11 +101,13 @@ requires_lineedit ()
 }
 
 # assert_grep [GREP-OPTIONS...] PATTERN FILE: FILE must match; prints
-# FILE when it does not.  assert_not_grep: FILE must not match.
+# FILE when it does not.  assert_not_grep: FILE must not match (a grep
+# error, e.g. a missing FILE, fails too).  A PATTERN that starts with
+# `-' needs -e (or --) before it:  assert_grep -F -e '-> NBD_OPT_GO' FILE
 assert_grep ()
 {
     local file=${*: -1}
-    if ! grep -q "${@:1:$#-1}" -- "$file"; then
+    if ! grep -q "${@:1:$#-1}" "$file"; then
         { set +x; } 2>/dev/null
         echo "FAIL: assert_grep: no match for \"${*: -2:1}\" in $file:" >&2
         _show "$file"
@@ -115,12 +117,15 @@ assert_grep ()
 
 assert_not_grep ()
 {
-    local file=${*: -1}
-    if grep -q "${@:1:$#-1}" -- "$file"; then
+    local file=${*: -1} st=0
+    grep -q "${@:1:$#-1}" "$file" || st=$?
+    if [ "$st" = 0 ]; then
         { set +x; } 2>/dev/null
         echo "FAIL: assert_not_grep: unexpected match for \"${*: -2:1}\" in $file:" >&2
         _show "$file"
         exit 1
+    elif [ "$st" != 1 ]; then
+        fail "assert_not_grep: grep failed (status $st) on $file"
     fi
 }
 
@@ -170,12 +175,24 @@ kill_pid ()
     local pid=$1 i
     kill "$pid" 2>/dev/null || return 0
     for (( i = 0; i < 50; i++ )); do
-        kill -0 "$pid" 2>/dev/null || break
+        _pid_alive "$pid" || break
         sleep 0.1
     done
     kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     return 0
+}
+
+# _pid_alive PID: does PID run?  A zombie does not: a daemon (e.g.
+# nbd-server, killed by the pid in its pid file) is reparented to pid 1,
+# which may be slow to reap it.
+_pid_alive ()
+{
+    local stat
+    kill -0 "$1" 2>/dev/null || return 1
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    stat=${stat##*) }
+    [ "${stat%% *}" != Z ]
 }
 
 # free_port: print a TCP port on 127.0.0.1 that nothing listens on.
