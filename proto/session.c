@@ -302,8 +302,17 @@ check_tflags (struct session *s, uint16_t tflags, const char *where)
              "is 0; spec: Transmission flags",
              "%s: NBD_FLAG_SEND_FAST_ZERO is set without "
              "NBD_FLAG_SEND_WRITE_ZEROES (flags 0x%04x)", where, tflags);
-  if ((tflags & NBD_FLAG_SEND_DF) && !s->cur.sr) {
-    if (s->prev.sr)
+  /* DF needs structured replies or extended headers (which imply
+   * structured replies) in this epoch.
+   */
+  if ((tflags & NBD_FLAG_SEND_DF) && !s->cur.sr && !s->cur.eh) {
+    if (s->prev.eh && !s->prev.sr)
+      ev_flag (s, "tls-state-kept-eh",
+               "extended headers from before STARTTLS kept; the server MUST "
+               "NOT preserve negotiation state; spec: NBD_OPT_STARTTLS",
+               "%s sets NBD_FLAG_SEND_DF, but neither structured replies nor "
+               "extended headers were negotiated since STARTTLS", where);
+    else if (s->prev.sr)
       ev_flag (s, "tls-state-kept-sr",
                "structured reply from before STARTTLS kept; the server MUST "
                "NOT preserve negotiation state; spec: NBD_OPT_STARTTLS",
@@ -563,7 +572,8 @@ on_meta (struct session *s, struct exchange *x, const struct nbd_rep_meta *m)
 
 /* Checks a META_CONTEXT reply name against the queries that were sent. */
 static bool
-query_matches (const uint8_t *payload, size_t len, const char *name)
+query_matches (uint32_t opt, const uint8_t *payload, size_t len,
+               const char *name)
 {
   uint32_t n, nq, i;
   size_t off;
@@ -576,12 +586,12 @@ query_matches (const uint8_t *payload, size_t len, const char *name)
   off = 4 + n;
   nq = get_u32 (payload + off);
   off += 4;
+  /* No query: LIST lists everything, SET selects nothing. */
   if (nq == 0)
-    return true;                /* LIST with no query lists everything */
+    return opt == NBD_OPT_LIST_META_CONTEXT;
   for (i = 0; i < nq; i++) {
     uint32_t ql;
     const char *q;
-    const char *colon;
 
     if (len - off < 4)
       return false;
@@ -591,17 +601,18 @@ query_matches (const uint8_t *payload, size_t len, const char *name)
       return false;
     q = (const char *) payload + off;
     off += ql;
-    /* Exact match, or a namespace query ("base:") and a name in it, or
-     * any leaf query: the server decides what a query selects, so only
-     * the namespace must agree.
+    if (strlen (name) == ql && memcmp (name, q, ql) == 0)
+      return true;
+    /* "ns:" selects the whole namespace.  The base: namespace is defined
+     * by the spec, so a leaf query there selects exactly that context;
+     * other namespaces decide themselves what a leaf query selects
+     * (qemu:dirty-bitmap: lists every bitmap), so a name extending the
+     * query matches.
      */
-    colon = memchr (q, ':', ql);
-    if (colon) {
-      size_t ns = colon - q + 1;
-      if (strncmp (name, q, ns) == 0)
-        return true;
-    }
-    else if (strlen (name) == ql && memcmp (name, q, ql) == 0)
+    if (ql > 0 && q[ql - 1] == ':' && strncmp (name, q, ql) == 0)
+      return true;
+    if (!(ql >= 5 && memcmp (q, "base:", 5) == 0)
+        && strlen (name) > ql && strncmp (name, q, ql) == 0)
       return true;
   }
   return false;
@@ -680,6 +691,10 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
   unsigned nreplies = 0;
   int ret = -1;
   char whatbuf[64];
+  uint32_t prev_opt = s->last_option;
+  bool prev_answered = s->have_last_reply;
+  bool echo_bad = false;
+  unsigned ours = 0;
 
   /* Bytes that arrived when nothing was asked are a protocol fault;
    * the most common cause is a second final reply to the previous
@@ -817,12 +832,28 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
     ev_wire (s, false, WIRE_OPT_REPLY, frame, sizeof h + hdr.length,
              sizeof h + hdr.length);
 
-    if (hdr.option != opt)
+    if (hdr.option != opt && ours == 0 && prev_answered
+        && hdr.option == prev_opt
+        && (hdr.type == NBD_REP_ACK || (hdr.type & NBD_REP_ERR_BIT))) {
+      /* A late second final reply to the previous option. */
+      ev_flag (s, "two-finals",
+               "the server sends exactly one final reply per option; spec: "
+               "Option haggling",
+               "a second final reply %s to %s arrived after its first",
+               nbd_name_or_unknown (nbd_rep_names, hdr.type),
+               nbd_name_or_unknown (nbd_opt_names, hdr.option));
+      free (frame);
+      continue;
+    }
+    ours++;
+    if (hdr.option != opt) {
       ev_flag (s, "reply-echo",
                "the reply echoes the option it answers; spec: Option reply",
                "reply to %s (%" PRIu32 ") echoes %s (%" PRIu32 ")",
                nbd_name_or_unknown (nbd_opt_names, opt), opt,
                nbd_name_or_unknown (nbd_opt_names, hdr.option), hdr.option);
+      echo_bad = true;
+    }
 
     /* Per reply type. */
     switch (hdr.type) {
@@ -845,6 +876,8 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
     case NBD_REP_INFO: {
       struct nbd_rep_info i;
       const char *err = nbd_decode_rep_info (p, hdr.length, &i);
+      if (i.type == NBD_INFO_EXPORT && hdr.length >= 2)
+        x.seen_info_export = true;
       if (err && i.type == NBD_INFO_EXPORT)
         ev_flag (s, "info-export-length",
                  "NBD_INFO_EXPORT is 12 bytes long; spec: NBD_INFO_EXPORT",
@@ -872,7 +905,7 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
         x.had_ctx_reply = true;
         if ((opt == NBD_OPT_SET_META_CONTEXT
              || opt == NBD_OPT_LIST_META_CONTEXT)
-            && !query_matches (payload, len, n))
+            && !query_matches (opt, payload, len, n))
           ev_flag (s, "meta-unrequested",
                    "the server replies only with contexts that match the "
                    "queries; spec: NBD_OPT_SET_META_CONTEXT",
@@ -922,12 +955,27 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
       break;
   }
 
-  /* What the final reply does to the model. */
+  /* What the final reply does to the model.  A reply that echoes
+   * another option is not taken as the answer to this one.
+   */
   ret = 0;
+  if (echo_bad) {
+    ev_note (s, "the replies echo another option: nbdcli does not act on "
+             "them (no change to the negotiated state)");
+    goto out;
+  }
   switch (opt) {
   case NBD_OPT_STRUCTURED_REPLY:
     if (s->last_reply == NBD_REP_ACK)
       s->cur.sr = true;
+    else if (s->last_reply == NBD_REP_ERR_EXT_HEADER_REQD && !s->cur.eh
+             && s->prev.eh)
+      ev_flag (s, "tls-state-kept-eh",
+               "extended headers from before STARTTLS kept; the server MUST "
+               "NOT preserve negotiation state; spec: NBD_OPT_STARTTLS",
+               "NBD_OPT_STRUCTURED_REPLY after STARTTLS was refused with "
+               "NBD_REP_ERR_EXT_HEADER_REQD, as if the extended headers from "
+               "before STARTTLS still held");
     else if (s->last_reply == NBD_REP_ERR_INVALID && !s->cur.sr && s->prev.sr)
       ev_flag (s, "tls-state-kept-sr",
                "structured reply from before STARTTLS kept; the server MUST "

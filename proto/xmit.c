@@ -546,11 +546,20 @@ after_disc (struct session *s)
   s->timeout_ms = saved < 2000 ? saved : 2000;
   io = session_rd (s, b, 4);
   s->timeout_ms = saved;
-  if (io == IO_OK || io == IO_SHORT)
+  if (io == IO_OK)
     ev_flag (s, "reply-to-disc",
              "NBD_CMD_DISC has no reply; spec: NBD_CMD_DISC",
-             "%zu byte(s) arrived after NBD_CMD_DISC (first: %02x)",
-             io == IO_OK ? (size_t) 4 : s->t.got, b[0]);
+             "a message arrived after NBD_CMD_DISC (magic 0x%08" PRIx32
+             "%s)", get_u32 (b),
+             get_u32 (b) == NBD_SIMPLE_REPLY_MAGIC ? ", a simple reply"
+             : get_u32 (b) == NBD_STRUCTURED_REPLY_MAGIC
+             ? ", a structured reply chunk"
+             : get_u32 (b) == NBD_EXTENDED_REPLY_MAGIC
+             ? ", an extended reply chunk" : "");
+  else if (io == IO_SHORT)
+    ev_flag (s, "reply-to-disc",
+             "NBD_CMD_DISC has no reply; spec: NBD_CMD_DISC",
+             "%zu byte(s) arrived after NBD_CMD_DISC", s->t.got);
   else if (io == IO_TIMEOUT)
     ev_note (s, "the server did not close the connection within %d s "
              "of NBD_CMD_DISC", s->timeout_ms < 2000 ? s->timeout_ms / 1000
