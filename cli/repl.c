@@ -160,9 +160,18 @@ run_interactive (struct session *s)
   complete_session = s;
   while (!cli.quit) {
     char *prompt = make_prompt (s);
-    char *line = le_readline (prompt);
+    char *line;
+
+    transport_interrupted = 0;
+    line = le_readline (prompt);
 
     free (prompt);
+    if (!line && transport_interrupted) {
+      /* Ctrl-C at the prompt abandons the line, not the shell. */
+      transport_interrupted = 0;
+      printf ("\n");
+      continue;
+    }
     if (!line) {
       printf ("\n");
       break;
