@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "nbdcli.h"
+#include "elements.h"
 #include "tokenize.h"
 #include "wire.h"
 
@@ -99,9 +100,24 @@ add_files (struct cands *c, const char *word)
   closedir (d);
 }
 
+struct add_ctx {
+  struct cands *c;
+  const char *word;
+};
+
+static void add (struct cands *c, const char *word, const char *cand);
+
+static void
+add_cb (const char *name, void *vctx)
+{
+  struct add_ctx *ctx = vctx;
+  add (ctx->c, ctx->word, name);
+}
+
 static void
 add_for_letter (struct cands *c, char letter, const char *word)
 {
+  struct add_ctx ctx = { c, word };
   const struct command *const *g;
   const struct command *cmd;
   struct session *s = complete_session;
@@ -125,6 +141,9 @@ add_for_letter (struct cands *c, char letter, const char *word)
     for (i = 0; set_names[i]; i++)
       add (c, word, set_names[i]);
     break;
+  case 'h':                     /* help: commands and protocol elements */
+    list_element_names (add_cb, &ctx);
+    /* fall through */
   case 'C':
     for (g = command_groups; *g; g++)
       for (cmd = *g; cmd->name; cmd++) {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -159,6 +160,13 @@ le_init (const char *hf)
 #endif
   rl_completer_quote_characters = quote_chars;
   rl_attempted_completion_function = attempted_completion;
+#if HAVE_LIBEDIT
+  /* libedit's own SIGINT handler puts the terminal in cooked mode, sends
+   * SIGINT to the process group and makes readline() return NULL: nbdcli
+   * handles SIGINT itself.
+   */
+  rl_catch_signals = 0;
+#endif
 
   using_history ();
   stifle_history (LE_HISTORY_MAX);
@@ -182,7 +190,23 @@ le_readline (const char *prompt)
 {
   if (prompt == NULL)
     prompt = "";
-#if LE_HAVE_EDITOR
+#if HAVE_LIBEDIT
+  {
+    /* Restart libedit's read(2) after Ctrl-C: at the prompt it
+     * interrupts nothing.
+     */
+    struct sigaction old, sa;
+    char *r;
+
+    sigaction (SIGINT, NULL, &old);
+    sa = old;
+    sa.sa_flags |= SA_RESTART;
+    sigaction (SIGINT, &sa, NULL);
+    r = readline (prompt);
+    sigaction (SIGINT, &old, NULL);
+    return r;
+  }
+#elif LE_HAVE_EDITOR
   return readline (prompt);
 #else
   {
@@ -225,11 +249,24 @@ le_add_history (const char *line)
     ;
   if (*p == '\0')
     return;
-  if (last_line != NULL && strcmp (last_line, line) == 0)
-    return;
-  add_history (line);
-  free (last_line);
-  last_line = strdup (line);
+  {
+    /* Without the blank a completion leaves at the end. */
+    char *copy = strdup (line);
+    size_t n;
+
+    if (copy == NULL)
+      return;
+    n = strlen (copy);
+    while (n > 0 && (copy[n - 1] == ' ' || copy[n - 1] == '\t'))
+      copy[--n] = '\0';
+    if (last_line != NULL && strcmp (last_line, copy) == 0) {
+      free (copy);
+      return;
+    }
+    add_history (copy);
+    free (last_line);
+    last_line = copy;
+  }
 #else
   (void) line;
 #endif

@@ -23,6 +23,7 @@ enum {
   CMD_NEED_CONN = 1,            /* needs an open connection */
   CMD_OPT_PHASE = 2,            /* only during option haggling */
   CMD_XMIT_PHASE = 4,           /* only during transmission */
+  CMD_TEXT = 8,                 /* prints text: wrapped for --json */
 };
 
 /* A command's words after the dispatcher took its --options out. */

@@ -436,7 +436,7 @@ json_opt_payload (struct json *j, uint32_t type, const uint8_t *p,
   }
   default:
     if (type & NBD_REP_ERR_BIT)
-      json_bytes (j, "message", p, len);
+      json_bytes (j, "error_message", p, len);
   }
   if (err)
     json_str (j, "malformed", err);
@@ -1207,4 +1207,15 @@ json_string (const char *v)
     json_raw_str ((const uint8_t *) v, strlen (v));
   else
     fputs ("null", stdout);
+}
+
+void
+json_output_line (const char *cmd, const char *text, size_t len)
+{
+  struct json j;
+
+  json_begin (&j, "output");
+  json_str (&j, "command", cmd);
+  json_bytes (&j, "text", (const uint8_t *) text, len);
+  json_end (&j);
 }

@@ -18,6 +18,8 @@ extern void print_opt_payload (uint32_t opt, const uint8_t *p, size_t len);
 extern void print_state (const struct session *s);
 extern const char *opt_label (uint32_t opt, char *buf, size_t len);
 extern void json_string (const char *v);
+extern void json_output_line (const char *cmd, const char *text,
+                              size_t len);
 extern void json_error_line (const char *cmd, const char *msg);
 extern const char *rep_label (uint32_t type, char *buf, size_t len);
 

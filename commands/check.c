@@ -1293,8 +1293,17 @@ print_list (void)
 {
   const struct probe *p;
 
-  for (p = probes; p->id; p++)
-    printf ("%-28s %s (spec: %s)\n", p->id, p->rule, p->section);
+  for (p = probes; p->id; p++) {
+    if (cli.json) {
+      printf ("{\"event\":\"probe_info\",\"id\":\"%s\",\"rule\":", p->id);
+      json_string (p->rule);
+      printf (",\"section\":");
+      json_string (p->section);
+      printf ("}\n");
+    }
+    else
+      printf ("%-28s %s (spec: %s)\n", p->id, p->rule, p->section);
+  }
 }
 
 static void

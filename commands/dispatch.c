@@ -243,7 +243,25 @@ dispatch (struct session *s, int argc, char **argv, const bool *quoted)
     args_free (&a);
     return CMD_FAILED;
   }
-  r = c->run (s, &a);
+  if (cli.json && (c->flags & CMD_TEXT)) {
+    /* A command that prints text gives one JSON object with it.  glibc
+     * lets stdout be assigned.
+     */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream (&buf, &len), *old = stdout;
+
+    if (!m)
+      abort ();
+    stdout = m;
+    r = c->run (s, &a);
+    fclose (m);
+    stdout = old;
+    json_output_line (c->name, buf, len);
+    free (buf);
+  }
+  else
+    r = c->run (s, &a);
   args_free (&a);
   fflush (stdout);
   return r;

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "elements.h"
 #include "names.h"
 #include "nbd-proto.h"
 #include "nbdcli.h"
@@ -183,6 +184,8 @@ do_help (struct session *s, struct args *a)
   if (a->argc == 2) {
     c = find_command (a->argv[1]);
     if (!c) {
+      if (help_element (a->argv[1]) > 0)
+        return CMD_OK;
       cmd_error ("no help for \"%s\" (try `help' for the list)", a->argv[1]);
       return CMD_USAGE;
     }
@@ -375,7 +378,7 @@ const struct command session_commands[] = {
     "without TLS although TLS was asked for), errexit on|off (on, the\n"
     "default: a script stops at its first failing command; off: it goes\n"
     "on, and the exit status still says a command failed).",
-    "s", NULL, 0, 0, 2, do_set },
+    "s", NULL, CMD_TEXT, 0, 2, do_set },
   { "assert", NULL, "[not] WHAT [VALUE]",
     "fail (exit 1) unless the session is as stated",
     "WHAT: reply NAME|NUMBER (the last final option reply), phase\n"
@@ -385,12 +388,25 @@ const struct command session_commands[] = {
     "flag set).  `not' inverts.",
     "", NULL, 0, 1, 3, do_assert },
   { "echo", NULL, "[WORDS...]", "print the words",
-    "", "", NULL, 0, 0, -1, do_echo },
+    "", "", NULL, CMD_TEXT, 0, -1, do_echo },
   { "source", NULL, "FILE", "run the commands in FILE",
     "Runs FILE as a script; its errors are located as FILE:LINE:.",
     "f", NULL, 0, 1, 1, do_source },
-  { "help", NULL, "[COMMAND]", "list the commands, or explain one",
-    "", "C", NULL, 0, 0, 1, do_help },
+  { "help", NULL, "[COMMAND | ELEMENT]",
+    "list the commands, explain a command or protocol element",
+    "With no argument, lists the commands.  `help COMMAND' explains a\n"
+    "command.  Any other word is looked up among the protocol elements:\n"
+    "options, option replies, info types, handshake, client and\n"
+    "transmission flags, commands and command flags, structured reply\n"
+    "types and flags, error values, magic numbers and metadata contexts,\n"
+    "by full name (NBD_OPT_GO), short name (GO, SEND_DF; every match when\n"
+    "it is ambiguous, as for INFO), number (7, 0x80000005: every element\n"
+    "with that value, every flag with that mask) or context\n"
+    "(base:allocation).  Case does not matter, but a command name wins:\n"
+    "`help go' explains the command, `help GO' the option.  Each entry\n"
+    "says what the element means, when it is legal, what the spec\n"
+    "requires, and which nbdcli command sends or shows it.",
+    "h", NULL, CMD_TEXT, 0, 1, do_help },
   { "sleep", NULL, "SECONDS",
     "wait (fractions allowed), e.g. to let a server's unasked bytes arrive",
     "", "", NULL, 0, 1, 1, do_sleep },
@@ -401,12 +417,12 @@ const struct command session_commands[] = {
     "value and meaning.  `trace hex' adds each field's raw bytes.  Messages\n"
     "inside TLS are marked [inside TLS]; the TLS layer itself is shown when\n"
     "the handshake completes.  Data is shown by its length only.",
-    "", NULL, 0, 0, 1, do_trace },
+    "", NULL, CMD_TEXT, 0, 1, do_trace },
   { "complete", NULL, "LINE",
     "print the completions of LINE, one per line",
     "What the interactive shell offers on TAB at the end of LINE (quote\n"
     "LINE).  Useful for testing completion without a terminal.",
-    "", NULL, 0, 0, 1, do_complete },
+    "", NULL, CMD_TEXT, 0, 1, do_complete },
   { "quit", "exit", "", "leave nbdcli (the connection is closed)",
     "", "", NULL, 0, 0, 0, do_quit },
   { .name = NULL }
