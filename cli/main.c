@@ -14,6 +14,18 @@
 #include "lineedit.h"
 #include "nbdcli.h"
 
+/* Built with AddressSanitizer?  (Tests then skip their memory limits.) */
+#if defined (__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined (__has_feature)
+#if __has_feature (address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
 struct cli cli = { .progname = "nbdcli", .errexit = true };
 
 
@@ -196,8 +208,8 @@ main (int argc, char *argv[])
       }
       break;
     case OPT_DUMP_CONFIG:
-      printf ("version=%s\nlineedit=%s\ntls=gnutls\n", PACKAGE_VERSION,
-              le_name ());
+      printf ("version=%s\nlineedit=%s\ntls=gnutls\nsanitizers=%s\n",
+              PACKAGE_VERSION, le_name (), SANITIZED ? "yes" : "no");
       exit (0);
     case OPT_LIST_COMMANDS:
       list_commands ();
