@@ -51,7 +51,8 @@ xstrndup (const uint8_t *s, size_t n)
   char *r = malloc (n + 1);
   if (!r)
     abort ();
-  memcpy (r, s, n);
+  if (n)
+    memcpy (r, s, n);
   r[n] = '\0';
   return r;
 }
