@@ -49,12 +49,12 @@ struct ctx {
   char *other_export;
   enum tls_mode mode;
   bool can_tls;
-  char tls_problem[640];
+  char tls_problem[1500];
   bool meta;
   bool eh;
   bool server_no_zeroes;
   uint64_t size;
-  char ev[1024];                /* evidence of the current probe */
+  char ev[1400];                /* evidence of the current probe */
 };
 
 /* Replies other than reply types. */
@@ -1232,24 +1232,24 @@ discover (struct ctx *c)
     c->mode = MODE_FORCED;
   if (r == R_CLOSED && fresh (c, -1) == -1)
     return -1;
+  /* Does the server accept STARTTLS?  (Without the handshake.) */
+  s->no_auto_tls = true;
   r = o (c, NBD_OPT_STARTTLS, NULL, 0);
-  if (r == NBD_REP_ACK && s->tls_up)
-    c->can_tls = true;
-  else if (r == NBD_REP_ACK || (r == R_CLOSED && s->epoch == 0
-                                && strstr (s->last_error, "TLS"))) {
-    snprintf (c->tls_problem, sizeof c->tls_problem,
-              "the TLS handshake failed: %s", s->last_error);
-  }
-  else if (r == R_CLOSED && s->tls_up)
-    snprintf (c->tls_problem, sizeof c->tls_problem,
-              "the server closed after the TLS handshake: %s",
-              s->last_error);
+  s->no_auto_tls = false;
+  session_close (s, NULL);
   if (c->mode != MODE_FORCED)
-    c->mode = r == NBD_REP_ACK || c->tls_problem[0] ? MODE_SELECTIVE
-      : MODE_NONE;
-  if (c->mode != MODE_NONE && !c->can_tls && !c->tls_problem[0])
+    c->mode = r == NBD_REP_ACK ? MODE_SELECTIVE : MODE_NONE;
+  if (c->mode != MODE_NONE && r != NBD_REP_ACK)
     snprintf (c->tls_problem, sizeof c->tls_problem, "STARTTLS: %s",
               rname (r));
+  /* Does a real handshake work with the session's credentials? */
+  if (r == NBD_REP_ACK && fresh (c, -1) == 0) {
+    if (tls (c) == 0)
+      c->can_tls = true;
+    else
+      snprintf (c->tls_problem, sizeof c->tls_problem, "no usable TLS: %s",
+                c->ev);
+  }
   if (s->phase != PHASE_OPTIONS && fresh (c, -1) == -1)
     return -1;
   if (s->phase == PHASE_OPTIONS) {
@@ -1377,10 +1377,12 @@ run_check (struct session *s, struct args *a, int first_id)
             c.meta ? "true" : "false", c.eh ? "true" : "false");
   }
   else
-    printf ("check %s: TLS mode %s%s%s; export \"%s\"%s%s%s; "
+    printf ("check %s: TLS mode %s%s%s%s%s; export \"%s\"%s%s%s; "
             "base:allocation %s; extended headers %s\n", d,
             mode_names[c.mode], c.can_tls ? ", TLS usable" : "",
-            !c.can_tls && c.tls_problem[0] ? " (no usable TLS)" : "",
+            !c.can_tls && c.tls_problem[0] ? " (" : "",
+            !c.can_tls ? c.tls_problem : "",
+            !c.can_tls && c.tls_problem[0] ? ")" : "",
             c.export, c.other_export ? ", also \"" : "",
             c.other_export ? c.other_export : "",
             c.other_export ? "\"" : "",

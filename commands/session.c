@@ -54,9 +54,19 @@ const char *const set_names[] = {
   "allow-plaintext", "errexit", NULL
 };
 
+/* The value in force: set by hand, else from the URI. */
+static const char *
+eff (const char *set, const char *uri)
+{
+  return set && *set ? set : uri && *uri ? uri : "(none)";
+}
+
 static void
 show_settings (struct session *s)
 {
+  int vp = s->tls.verify_peer >= 0 ? s->tls.verify_peer
+    : s->target.tls_verify_peer;
+
   printf ("export           \"%s\"\n",
           s->default_export ? s->default_export : "");
   if (s->client_flags_override >= 0)
@@ -66,11 +76,14 @@ show_settings (struct session *s)
   printf ("timeout          %d\n", s->timeout_ms / 1000);
   printf ("tls              %s\n", s->tls.required ? "require" : "off");
   printf ("tls-certificates %s\n",
-          s->tls.certificates ? s->tls.certificates : "(none)");
-  printf ("tls-psk          %s\n", s->tls.psk_file ? s->tls.psk_file : "(none)");
-  printf ("tls-username     %s\n", s->tls.username ? s->tls.username : "(none)");
-  printf ("tls-hostname     %s\n", s->tls.hostname ? s->tls.hostname : "(none)");
-  printf ("tls-verify-peer  %s\n", s->tls.verify_peer == 0 ? "no" : "yes");
+          eff (s->tls.certificates, s->target.tls_certificates));
+  printf ("tls-psk          %s\n",
+          eff (s->tls.psk_file, s->target.tls_psk_file));
+  printf ("tls-username     %s\n",
+          eff (s->tls.username, s->target.tls_username));
+  printf ("tls-hostname     %s\n",
+          eff (s->tls.hostname, s->target.tls_hostname));
+  printf ("tls-verify-peer  %s\n", vp == 0 ? "no" : "yes");
   printf ("allow-plaintext  %s\n", s->allow_plaintext ? "on" : "off");
   printf ("errexit          %s\n", cli.errexit ? "on" : "off");
 }

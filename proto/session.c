@@ -186,9 +186,10 @@ io_failed (struct session *s, enum io_status st, const char *what)
      * alert or EOF on the first read.
      */
     ev_error (s, "%s: the server closed the TLS connection right after the "
-              "handshake%s%s: with TLS 1.3 this is how a server rejects the "
-              "client's credentials (%s)", what,
-              st == IO_ERROR ? ": " : "", st == IO_ERROR ? s->t.err : "",
+              "handshake%s%s%s; with TLS 1.3 this is how a server rejects "
+              "the client's credentials (%s)", what,
+              st == IO_ERROR ? " (" : "", st == IO_ERROR ? s->t.err : "",
+              st == IO_ERROR ? ")" : "",
               s->tls_client_cert ? "check that the server trusts the client "
               "certificate's CA" : "the server may require a client "
               "certificate: put client-cert.pem and client-key.pem in the "
@@ -707,13 +708,8 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
     uint8_t *p = NULL;
 
     st = rd (s, h, sizeof h);
-    if (st == IO_EOF) {
-      ev_error (s, "the server closed the connection");
-      session_close (s, "closed by the server");
-      return -1;
-    }
     if (st != IO_OK)
-      return io_failed (s, st, "unsolicited data");
+      return io_failed (s, st, "before sending the option");
     nbd_decode_opt_reply_hdr (h, &hdr);
     if (hdr.magic == NBD_OPT_REPLY_MAGIC && hdr.length <= MAX_REPLY_LEN) {
       p = malloc (hdr.length ? hdr.length : 1);
@@ -759,6 +755,16 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
     /* A SET replaces earlier contexts, even when it fails. */
     nego_clear_contexts (&s->cur);
     s->cur.ctx_export = xstrdup (x.export ? x.export : "");
+  }
+
+  /* Broken credentials are reported before STARTTLS wastes the
+   * connection (after its ACK there is no way back).
+   */
+  if (opt == NBD_OPT_STARTTLS && !s->tls_up && !s->no_auto_tls
+      && tls_check_credentials (s) == -1) {
+    ev_error (s, "not sending NBD_OPT_STARTTLS: the TLS credentials cannot "
+              "be used");
+    goto out;
   }
 
   nbd_encode_option (&msg, opt, declared_len, payload, len);

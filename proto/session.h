@@ -169,6 +169,8 @@ extern const char *phase_name (enum phase p);
 
 /* TLS (proto/tls.c). */
 extern int tls_handshake (struct session *s);
+/* Loads the configured credentials without using them: 0 or -1. */
+extern int tls_check_credentials (struct session *s);
 extern void tls_info_clear (struct tls_info *i);
 extern void tls_settings_clear (struct tls_settings *t);
 

@@ -164,7 +164,8 @@ dn_string (gnutls_x509_crt_t crt, bool issuer)
 }
 
 static void
-fill_info (struct session *s, gnutls_session_t g, bool x509, bool verify)
+fill_info (struct session *s, gnutls_session_t g, bool x509, bool verify,
+           const char *host)
 {
   struct tls_info *i = &s->tlsinfo;
   const gnutls_datum_t *certs;
@@ -200,18 +201,30 @@ fill_info (struct session *s, gnutls_session_t g, bool x509, bool verify)
       gnutls_x509_crt_deinit (crt);
     }
   }
-  if (verify)
-    i->verify = xstrdup ("verified: the certificate chains to a trusted CA "
-                         "and matches the host name");
+  if (verify && host) {
+    char buf[512];
+    snprintf (buf, sizeof buf, "verified: the certificate chains to a "
+              "trusted CA and matches the host name \"%s\"", host);
+    i->verify = xstrdup (buf);
+  }
+  else if (verify)
+    i->verify = xstrdup ("verified: the certificate chains to a trusted CA; "
+                         "no host name was checked (a Unix socket has none: "
+                         "use --tls-hostname NAME to check one)");
   else {
     unsigned status = 0;
     gnutls_datum_t out = { 0 };
-    if (gnutls_certificate_verify_peers2 (g, &status) == 0
+    if (gnutls_certificate_verify_peers3 (g, host, &status) == 0
         && gnutls_certificate_verification_status_print
              (status, GNUTLS_CRT_X509, &out, 0) == 0) {
       char buf[512];
+      size_t n;
       snprintf (buf, sizeof buf, "not verified (verification off); "
-                "it would be: %s", (char *) out.data);
+                "it would be: %s%s", (char *) out.data,
+                host ? "" : " (no host name to check)");
+      n = strlen (buf);
+      while (n > 0 && buf[n - 1] == ' ')
+        buf[--n] = '\0';
       i->verify = xstrdup (buf);
       gnutls_free (out.data);
     }
@@ -220,30 +233,24 @@ fill_info (struct session *s, gnutls_session_t g, bool x509, bool verify)
   }
 }
 
-int
-tls_handshake (struct session *s)
+/* Loads the credentials the session's settings name into *XCRED or
+ * *PCRED (one of them), reporting what is wrong.  Returns 0 or -1.
+ */
+static int
+load_credentials (struct session *s,
+                  gnutls_certificate_credentials_t *xcred,
+                  gnutls_psk_client_credentials_t *pcred)
 {
-  gnutls_session_t g = NULL;
-  gnutls_certificate_credentials_t xcred = NULL;
-  gnutls_psk_client_credentials_t pcred = NULL;
   const char *psk_file = s->tls.psk_file ? s->tls.psk_file
     : s->target.tls_psk_file;
   const char *certs = s->tls.certificates ? s->tls.certificates
     : s->target.tls_certificates;
-  const char *host = default_hostname (s);
-  bool verify = verify_peer (s);
-  struct timespec t0, t1;
-  int64_t deadline;
-  int r;
   char path[4096];
+  int r;
 
+  *xcred = NULL;
+  *pcred = NULL;
   s->tls_client_cert = false;
-  r = gnutls_init (&g, GNUTLS_CLIENT | GNUTLS_NONBLOCK);
-  if (r < 0) {
-    ev_error (s, "starttls: gnutls_init: %s", gnutls_strerror (r));
-    return -1;
-  }
-
   if (psk_file && *psk_file) {
     const char *user = psk_username (s);
     char key[1024] = "";
@@ -252,62 +259,118 @@ tls_handshake (struct session *s)
     if (!user) {
       ev_error (s, "starttls: PSK needs a user name (user@ in the URI or "
                 "--tls-username)");
-      goto err;
+      return -1;
     }
     if (read_psk (s, psk_file, user, key, sizeof key) == -1) {
       memset (key, 0, sizeof key);
-      goto err;
+      return -1;
     }
     kd.data = (unsigned char *) key;
     kd.size = strlen (key);
-    gnutls_psk_allocate_client_credentials (&pcred);
-    r = gnutls_psk_set_client_credentials (pcred, user, &kd,
+    gnutls_psk_allocate_client_credentials (pcred);
+    r = gnutls_psk_set_client_credentials (*pcred, user, &kd,
                                            GNUTLS_PSK_KEY_HEX);
     memset (key, 0, sizeof key);
     if (r < 0) {
       ev_error (s, "starttls: the PSK for \"%s\" in %s is not valid hex: %s",
                 user, psk_file, gnutls_strerror (r));
+      gnutls_psk_free_client_credentials (*pcred);
+      *pcred = NULL;
+      return -1;
+    }
+    return 0;
+  }
+
+  gnutls_certificate_allocate_credentials (xcred);
+  if (certs && *certs) {
+    char cert[4096], keyf[4096];
+    struct stat st;
+    bool have_cert, have_key;
+
+    if (stat (certs, &st) == -1 || !S_ISDIR (st.st_mode)) {
+      ev_error (s, "starttls: %s: not a directory of certificates", certs);
       goto err;
     }
+    if (file_exists (certs, "ca-cert.pem", path, sizeof path)) {
+      r = gnutls_certificate_set_x509_trust_file (*xcred, path,
+                                                  GNUTLS_X509_FMT_PEM);
+      if (r < 0) {
+        ev_error (s, "starttls: %s: %s", path, gnutls_strerror (r));
+        goto err;
+      }
+    }
+    else
+      gnutls_certificate_set_x509_system_trust (*xcred);
+    have_cert = file_exists (certs, "client-cert.pem", cert, sizeof cert);
+    have_key = file_exists (certs, "client-key.pem", keyf, sizeof keyf);
+    if (have_cert != have_key) {
+      ev_error (s, "starttls: %s has %s but not %s", certs,
+                have_cert ? "client-cert.pem" : "client-key.pem",
+                have_cert ? "client-key.pem" : "client-cert.pem");
+      goto err;
+    }
+    if (have_cert) {
+      r = gnutls_certificate_set_x509_key_file (*xcred, cert, keyf,
+                                                GNUTLS_X509_FMT_PEM);
+      if (r < 0) {
+        ev_error (s, "starttls: the client certificate and key (%s, %s) "
+                  "cannot be used: %s", cert, keyf, gnutls_strerror (r));
+        goto err;
+      }
+      s->tls_client_cert = true;
+    }
+  }
+  else
+    gnutls_certificate_set_x509_system_trust (*xcred);
+  return 0;
+
+ err:
+  gnutls_certificate_free_credentials (*xcred);
+  *xcred = NULL;
+  return -1;
+}
+
+int
+tls_check_credentials (struct session *s)
+{
+  gnutls_certificate_credentials_t x;
+  gnutls_psk_client_credentials_t p;
+
+  if (load_credentials (s, &x, &p) == -1)
+    return -1;
+  if (x)
+    gnutls_certificate_free_credentials (x);
+  if (p)
+    gnutls_psk_free_client_credentials (p);
+  return 0;
+}
+
+int
+tls_handshake (struct session *s)
+{
+  gnutls_session_t g = NULL;
+  gnutls_certificate_credentials_t xcred = NULL;
+  gnutls_psk_client_credentials_t pcred = NULL;
+  const char *host = default_hostname (s);
+  bool verify = verify_peer (s);
+  struct timespec t0, t1;
+  int64_t deadline;
+  int r;
+
+  r = gnutls_init (&g, GNUTLS_CLIENT | GNUTLS_NONBLOCK);
+  if (r < 0) {
+    ev_error (s, "starttls: gnutls_init: %s", gnutls_strerror (r));
+    return -1;
+  }
+  if (load_credentials (s, &xcred, &pcred) == -1)
+    goto err;
+  if (pcred) {
     r = gnutls_priority_set_direct
       (g, "NORMAL:-KX-ALL:+ECDHE-PSK:+DHE-PSK:+PSK", NULL);
     if (r == 0)
       r = gnutls_credentials_set (g, GNUTLS_CRD_PSK, pcred);
   }
   else {
-    gnutls_certificate_allocate_credentials (&xcred);
-    if (certs && *certs) {
-      char cert[4096], keyf[4096];
-      struct stat st;
-
-      if (stat (certs, &st) == -1 || !S_ISDIR (st.st_mode)) {
-        ev_error (s, "starttls: %s: not a directory of certificates", certs);
-        goto err;
-      }
-      if (file_exists (certs, "ca-cert.pem", path, sizeof path)) {
-        r = gnutls_certificate_set_x509_trust_file (xcred, path,
-                                                    GNUTLS_X509_FMT_PEM);
-        if (r < 0) {
-          ev_error (s, "starttls: %s: %s", path, gnutls_strerror (r));
-          goto err;
-        }
-      }
-      else
-        gnutls_certificate_set_x509_system_trust (xcred);
-      if (file_exists (certs, "client-cert.pem", cert, sizeof cert)
-          && file_exists (certs, "client-key.pem", keyf, sizeof keyf)) {
-        r = gnutls_certificate_set_x509_key_file (xcred, cert, keyf,
-                                                  GNUTLS_X509_FMT_PEM);
-        s->tls_client_cert = true;
-        if (r < 0) {
-          ev_error (s, "starttls: client certificate %s: %s", cert,
-                    gnutls_strerror (r));
-          goto err;
-        }
-      }
-    }
-    else
-      gnutls_certificate_set_x509_system_trust (xcred);
     r = gnutls_set_default_priority (g);
     if (r == 0)
       r = gnutls_credentials_set (g, GNUTLS_CRD_CERTIFICATE, xcred);
@@ -345,8 +408,8 @@ tls_handshake (struct session *s)
                                                       GNUTLS_CRT_X509,
                                                       &out, 0);
         ev_error (s, "starttls: the server's certificate failed "
-                  "verification: %s (use --tls-verify-peer=no to "
-                  "connect anyway)", out.data ? (char *) out.data : "?");
+                  "verification: %s(use --tls-verify-peer=no to "
+                  "connect anyway)", out.data ? (char *) out.data : "? ");
         gnutls_free (out.data);
       }
       else if (r == GNUTLS_E_FATAL_ALERT_RECEIVED)
@@ -356,7 +419,9 @@ tls_handshake (struct session *s)
       else if (r == GNUTLS_E_PREMATURE_TERMINATION
                || r == GNUTLS_E_PULL_ERROR)
         ev_error (s, "starttls: TLS handshake failed: the server closed "
-                  "the connection");
+                  "the connection%s", pcred ? " (with PSK this usually "
+                  "means the server does not know the user name or has "
+                  "another key)" : "");
       else
         ev_error (s, "starttls: TLS handshake failed: %s",
                   gnutls_strerror (r));
@@ -380,7 +445,7 @@ tls_handshake (struct session *s)
   s->t.tls = g;
   s->t.tls_cert_cred = xcred;
   s->t.tls_psk_cred = pcred;
-  fill_info (s, g, pcred == NULL, verify);
+  fill_info (s, g, pcred == NULL, verify, host);
   return 0;
 
  err:

@@ -178,7 +178,7 @@ kill_pid ()
         _pid_alive "$pid" || break
         sleep 0.1
     done
-    kill -9 "$pid" 2>/dev/null
+    kill -9 "$pid" 2>/dev/null || :
     wait "$pid" 2>/dev/null
     return 0
 }
