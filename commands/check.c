@@ -1247,7 +1247,7 @@ discover (struct ctx *c)
     if (tls (c) == 0)
       c->can_tls = true;
     else
-      snprintf (c->tls_problem, sizeof c->tls_problem, "no usable TLS: %s",
+      snprintf (c->tls_problem, sizeof c->tls_problem, "no usable TLS: %.1000s",
                 c->ev);
   }
   if (s->phase != PHASE_OPTIONS && fresh (c, -1) == -1)
@@ -1400,7 +1400,7 @@ run_check (struct session *s, struct args *a, int first_id)
     session_clear_record (s);
     na = inapplicable (&c, p->needs, why, sizeof why);
     if (na) {
-      snprintf (c.ev, sizeof c.ev, "%s", na);
+      snprintf (c.ev, sizeof c.ev, "%.1200s", na);
       v = V_SKIP;
     }
     else {
