@@ -143,6 +143,7 @@ session_free (struct session *s)
   tls_info_clear (&s->tlsinfo);
   tls_settings_clear (&s->tls);
   free (s->default_export);
+  free (s->info_payload);
   free_strv (s->exports, s->nexports);
   free_strv (s->contexts, s->ncontexts);
 }
@@ -284,6 +285,7 @@ reset_connection_state (struct session *s)
   nego_clear (&s->prev);
   tls_info_clear (&s->tlsinfo);
   s->have_last_reply = false;
+  s->info_valid = false;
   s->next_cookie = 1;
   s->nflags_conn = 0;
 }
@@ -746,6 +748,17 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
     return -1;
   }
 
+  /* The spec's consistency rule: a successful INFO directly followed by
+   * a GO with the same data must give the same information.
+   */
+  bool go_after_info = opt == NBD_OPT_GO && s->info_valid
+    && s->info_payload_len == len
+    && (len == 0 || memcmp (s->info_payload, payload, len) == 0);
+  uint64_t info_size = s->info_size;
+  uint16_t info_tflags = s->info_tflags;
+
+  s->info_valid = false;
+
   /* What this option does to the model before any reply. */
   if (opt == NBD_OPT_INFO || opt == NBD_OPT_GO
       || opt == NBD_OPT_SET_META_CONTEXT
@@ -1021,6 +1034,28 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
                "final reply; spec: NBD_OPT_INFO and NBD_OPT_GO",
                "%s succeeded without NBD_INFO_EXPORT",
                nbd_name_or_unknown (nbd_opt_names, opt));
+    if (opt == NBD_OPT_INFO && s->last_reply == NBD_REP_ACK
+        && x.seen_info_export) {
+      free (s->info_payload);
+      s->info_payload = malloc (len ? len : 1);
+      if (!s->info_payload)
+        abort ();
+      if (len)
+        memcpy (s->info_payload, payload, len);
+      s->info_payload_len = len;
+      s->info_size = s->cur.size;
+      s->info_tflags = s->cur.tflags;
+      s->info_valid = true;
+    }
+    if (go_after_info && s->last_reply == NBD_REP_ACK && x.seen_info_export
+        && (s->cur.size != info_size || s->cur.tflags != info_tflags))
+      ev_flag (s, "info-go-mismatch",
+               "a successful NBD_OPT_INFO followed by NBD_OPT_GO with the "
+               "same data MUST give the same information; spec: "
+               "NBD_OPT_INFO and NBD_OPT_GO",
+               "NBD_OPT_INFO answered size %" PRIu64 " flags 0x%04x, the "
+               "NBD_OPT_GO right after it size %" PRIu64 " flags 0x%04x",
+               info_size, info_tflags, s->cur.size, s->cur.tflags);
     if (opt == NBD_OPT_GO && s->last_reply == NBD_REP_ACK) {
       s->phase = PHASE_TRANSMISSION;
       free (s->cur.export_name);

@@ -98,6 +98,12 @@ struct session {
   uint32_t last_reply;          /* type of the final reply */
   bool have_last_reply;
   unsigned last_nreplies;       /* replies before the final one */
+  /* The last successful NBD_OPT_INFO, for the INFO-then-GO rule. */
+  uint8_t *info_payload;
+  size_t info_payload_len;
+  bool info_valid;
+  uint64_t info_size;
+  uint16_t info_tflags;
 
   /* Transmission. */
   uint64_t next_cookie;
