@@ -713,107 +713,97 @@ ev_closed (struct session *s, const char *why)
     printf ("connection closed (%s)\n", why);
 }
 
+/* The formatted message of an event, malloc'd (NULL when out of
+ * memory, which json_str and the "%s" below print as null or "(null)").
+ */
+static char *
+vfmt (const char *fmt, va_list ap)
+{
+  char *m;
+
+  if (vasprintf (&m, fmt, ap) == -1)
+    return NULL;
+  return m;
+}
+
 void
 ev_flag (struct session *s, const char *id, const char *rule,
          const char *fmt, ...)
 {
   va_list ap;
+  char *ev;
 
   s->nflags++;
   s->nflags_conn++;
+  va_start (ap, fmt);
   if (s->quiet) {
-    va_start (ap, fmt);
     session_record_flag (s, id, fmt, ap);
     va_end (ap);
     return;
   }
+  ev = vfmt (fmt, ap);
+  va_end (ap);
   fflush (stdout);
   if (cli.json) {
     struct json j;
-    char *ev = NULL;
-    va_start (ap, fmt);
-    if (vasprintf (&ev, fmt, ap) == -1)
-      ev = NULL;
-    va_end (ap);
     json_begin (&j, "flag");
     json_str (&j, "id", id);
     json_str (&j, "evidence", ev);
     json_str (&j, "rule", rule);
     json_u64 (&j, "epoch", s->epoch);
     json_end (&j);
-    free (ev);
-    return;
   }
-  printf ("FLAG %s: ", id);
-  va_start (ap, fmt);
-  vprintf (fmt, ap);
-  va_end (ap);
-  printf (" (%s)\n", rule);
+  else
+    printf ("FLAG %s: %s (%s)\n", id, ev ? ev : "?", rule);
+  free (ev);
 }
 
 void
 ev_note (struct session *s, const char *fmt, ...)
 {
+  va_list ap;
+  char *m;
+
   if (s->quiet)
     return;
-  va_list ap;
-
+  va_start (ap, fmt);
+  m = vfmt (fmt, ap);
+  va_end (ap);
   if (cli.json) {
     struct json j;
-    char *m = NULL;
-    va_start (ap, fmt);
-    if (vasprintf (&m, fmt, ap) == -1)
-      m = NULL;
-    va_end (ap);
     json_begin (&j, "note");
     json_str (&j, "message", m);
     json_end (&j);
-    free (m);
-    return;
   }
-  printf ("   ");
-  va_start (ap, fmt);
-  vprintf (fmt, ap);
-  va_end (ap);
-  printf ("\n");
+  else
+    printf ("   %s\n", m ? m : "?");
+  free (m);
 }
 
 void
 ev_error (struct session *s, const char *fmt, ...)
 {
   va_list ap;
+  char *m;
 
+  va_start (ap, fmt);
   if (s->quiet) {
-    va_start (ap, fmt);
     vsnprintf (s->last_error, sizeof s->last_error, fmt, ap);
     va_end (ap);
     return;
   }
-  fflush (stdout);
-  if (cli.json) {
-    struct json j;
-    char *m = NULL;
-    va_start (ap, fmt);
-    if (vasprintf (&m, fmt, ap) == -1)
-      m = NULL;
-    va_end (ap);
-    json_begin (&j, "error");
-    json_str (&j, "message", m);
-    if (cli.where_file) {
-      json_str (&j, "file", cli.where_file);
-      json_u64 (&j, "line", cli.where_line);
-    }
-    json_end (&j);
-    free (m);
-    return;
-  }
-  fprintf (stderr, "%s: ", cli.progname);
-  where_prefix (stderr);
-  va_start (ap, fmt);
-  vfprintf (stderr, fmt, ap);
+  m = vfmt (fmt, ap);
   va_end (ap);
-  fprintf (stderr, "\n");
-  fflush (stderr);
+  fflush (stdout);
+  if (cli.json)
+    json_error_line (NULL, m);
+  else {
+    fprintf (stderr, "%s: ", cli.progname);
+    where_prefix (stderr);
+    fprintf (stderr, "%s\n", m ? m : "?");
+    fflush (stderr);
+  }
+  free (m);
 }
 
 static void

@@ -215,21 +215,41 @@ small (struct ctx *c)
 
 /* ------------------------------------------------------------ probes */
 
-static enum verdict
-p_tls_reset_sr_df (struct ctx *c)
+/* The start of the STARTTLS state-reset probes: fresh, structured
+ * replies, then TLS.  Returns 0 to go on, or -1 with the verdict in *V
+ * (SKIP when the probe does not apply).
+ */
+static int
+sr_then_tls (struct ctx *c, enum verdict *v)
 {
   int64_t r;
 
+  *v = V_ERROR;
   if (fresh (c, -1) == -1)
-    return V_ERROR;
+    return -1;
   r = o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
-  if (r == NBD_REP_ERR_TLS_REQD)
-    return evf (c, "not applicable (FORCEDTLS): SR before TLS got "
-                "NBD_REP_ERR_TLS_REQD, so no state can leak"), V_SKIP;
-  if (r != NBD_REP_ACK)
-    return evf (c, "structured replies not supported (%s)", rname (r)), V_SKIP;
-  if (tls (c) == -1)
-    return V_ERROR;
+  if (r == NBD_REP_ERR_TLS_REQD) {
+    evf (c, "not applicable (FORCEDTLS): SR before TLS got "
+         "NBD_REP_ERR_TLS_REQD, so no state can leak");
+    *v = V_SKIP;
+    return -1;
+  }
+  if (r != NBD_REP_ACK) {
+    evf (c, "structured replies not supported (%s)", rname (r));
+    *v = V_SKIP;
+    return -1;
+  }
+  return tls (c);
+}
+
+static enum verdict
+p_tls_reset_sr_df (struct ctx *c)
+{
+  enum verdict v;
+  int64_t r;
+
+  if (sr_then_tls (c, &v) == -1)
+    return v;
   r = o_info (c, NBD_OPT_INFO, c->export, 0xffff);
   if (r != NBD_REP_ACK)
     return evf (c, "INFO after STARTTLS: %s", rname (r)), V_ERROR;
@@ -246,17 +266,11 @@ static enum verdict
 p_tls_reset_sr_read (struct ctx *c)
 {
   struct xresult res;
+  enum verdict v;
   int64_t r;
 
-  if (fresh (c, -1) == -1)
-    return V_ERROR;
-  r = o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
-  if (r == NBD_REP_ERR_TLS_REQD)
-    return evf (c, "not applicable (FORCEDTLS)"), V_SKIP;
-  if (r != NBD_REP_ACK)
-    return evf (c, "structured replies not supported (%s)", rname (r)), V_SKIP;
-  if (tls (c) == -1)
-    return V_ERROR;
+  if (sr_then_tls (c, &v) == -1)
+    return v;
   r = o_info (c, NBD_OPT_GO, c->export, 0xffff);
   if (r != NBD_REP_ACK)
     return evf (c, "GO after STARTTLS: %s", rname (r)), V_ERROR;
@@ -276,17 +290,11 @@ static enum verdict
 p_tls_sr_again (struct ctx *c)
 {
   struct xresult res;
+  enum verdict v;
   int64_t r;
 
-  if (fresh (c, -1) == -1)
-    return V_ERROR;
-  r = o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
-  if (r == NBD_REP_ERR_TLS_REQD)
-    return evf (c, "not applicable (FORCEDTLS)"), V_SKIP;
-  if (r != NBD_REP_ACK)
-    return evf (c, "structured replies not supported (%s)", rname (r)), V_SKIP;
-  if (tls (c) == -1)
-    return V_ERROR;
+  if (sr_then_tls (c, &v) == -1)
+    return v;
   r = o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
   if (r == NBD_REP_ERR_INVALID)
     return evf (c, "sr; starttls; sr: the second SR got NBD_REP_ERR_INVALID "
