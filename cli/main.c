@@ -225,6 +225,9 @@ main (int argc, char *argv[])
       exit (CMD_USAGE);
     }
   }
+  /* Colour only for a person: a terminal, no NO_COLOR, no JSON. */
+  cli.color = isatty (1) && !getenv ("NO_COLOR") && !cli.json;
+
   if (optind < ac && strcmp (av[optind], "check") == 0) {
     check_mode = true;
     optind++;

@@ -144,6 +144,24 @@ json_end (struct json *j)
   fflush (stdout);
 }
 
+/* Colour, when stdout is a terminal and NO_COLOR is not set (main
+ * decides, into cli.color): the direction markers and FLAG lines.
+ */
+#define C_SENT "\033[36m"
+#define C_RECV "\033[32m"
+#define C_ERR_REPLY "\033[33m"
+#define C_FLAG "\033[1;31m"
+#define C_RESET "\033[0m"
+
+static void
+mark (const char *m, const char *colour)
+{
+  if (cli.color)
+    printf ("%s%s%s ", colour, m, C_RESET);
+  else
+    printf ("%s ", m);
+}
+
 const char *
 human_size (uint64_t v, char *buf, size_t len)
 {
@@ -479,13 +497,15 @@ ev_greeting (struct session *s)
     return;
   }
   if (s->oldstyle) {
-    printf ("<- greeting: oldstyle, export size %" PRIu64 " (%s), ",
+    mark ("<-", C_RECV);
+    printf ("greeting: oldstyle, export size %" PRIu64 " (%s), ",
             s->cur.size, human_size (s->cur.size, sz, sizeof sz));
     print_tflags (s->cur.tflags);
     printf ("\n   (oldstyle: no options; the session is in transmission)\n");
     return;
   }
-  printf ("<- greeting: newstyle, handshake flags 0x%04x (%s)\n", s->hs_flags,
+  mark ("<-", C_RECV);
+  printf ("greeting: newstyle, handshake flags 0x%04x (%s)\n", s->hs_flags,
           nbd_flags_str (nbd_hs_flag_names, s->hs_flags, buf, sizeof buf));
   if (!(s->hs_flags & NBD_FLAG_FIXED_NEWSTYLE))
     printf ("   (not fixed newstyle: only NBD_OPT_EXPORT_NAME is "
@@ -506,7 +526,8 @@ ev_client_flags (struct session *s, uint32_t flags)
     json_end (&j);
     return;
   }
-  printf ("-> client flags 0x%08" PRIx32 " (%s)\n", flags,
+  mark ("->", C_SENT);
+  printf ("client flags 0x%08" PRIx32 " (%s)\n", flags,
           nbd_flags_str (nbd_cflag_names, flags, buf, sizeof buf));
 }
 
@@ -530,7 +551,8 @@ ev_sent_option (struct session *s, uint32_t opt, uint32_t declared_len,
     json_end (&j);
     return;
   }
-  printf ("-> %s, length %" PRIu32, opt_label (opt, buf, sizeof buf),
+  mark ("->", C_SENT);
+  printf ("%s, length %" PRIu32, opt_label (opt, buf, sizeof buf),
           declared_len);
   if (declared_len != len)
     printf (" (%zu byte%s sent)", len, len == 1 ? "" : "s");
@@ -564,7 +586,8 @@ ev_opt_reply (struct session *s, const struct nbd_opt_reply_hdr *h,
     json_end (&j);
     return;
   }
-  printf ("<- %s to %s, length %" PRIu32, rep_label (h->type, b1, sizeof b1),
+  mark ("<-", (h->type & NBD_REP_ERR_BIT) ? C_ERR_REPLY : C_RECV);
+  printf ("%s to %s, length %" PRIu32, rep_label (h->type, b1, sizeof b1),
           opt_label (h->option, b2, sizeof b2), h->length);
   if (h->length) {
     printf (": ");
@@ -590,7 +613,8 @@ ev_export_name_reply (struct session *s, uint64_t size, uint16_t tflags,
     json_end (&j);
     return;
   }
-  printf ("<- export size %" PRIu64 " (%s), ", size,
+  mark ("<-", C_RECV);
+  printf ("export size %" PRIu64 " (%s), ", size,
           human_size (size, sz, sizeof sz));
   print_tflags (tflags);
   if (padding)
@@ -620,7 +644,8 @@ ev_sent_request (struct session *s, uint16_t flags, uint16_t type,
     json_end (&j);
     return;
   }
-  printf ("-> %s (%u), flags 0x%04x (%s), cookie %" PRIu64 ", offset %"
+  mark ("->", C_SENT);
+  printf ("%s (%u), flags 0x%04x (%s), cookie %" PRIu64 ", offset %"
           PRIu64 ", length %" PRIu32 "\n",
           nbd_name_or_unknown (nbd_cmd_names, type), type, flags,
           nbd_flags_str (nbd_cmd_flag_names, flags, buf, sizeof buf),
@@ -754,7 +779,8 @@ ev_flag (struct session *s, const char *id, const char *rule,
     json_end (&j);
   }
   else
-    printf ("FLAG %s: %s (%s)\n", id, ev ? ev : "?", rule);
+    printf ("%sFLAG %s:%s %s (%s)\n", cli.color ? C_FLAG : "", id,
+            cli.color ? C_RESET : "", ev ? ev : "?", rule);
   free (ev);
 }
 
@@ -1027,7 +1053,8 @@ ev_reply_hdr (struct session *s, const struct nbd_reply_hdr *h, int form)
     return;
   }
   if (form == 0) {
-    printf ("<- simple reply, cookie %" PRIu64 ", error %" PRIu32, h->cookie,
+    mark ("<-", h->error ? C_ERR_REPLY : C_RECV);
+    printf ("simple reply, cookie %" PRIu64 ", error %" PRIu32, h->cookie,
             h->error);
     if (h->error)
       printf (" (%s)", nbd_name_of (nbd_error_names, h->error)
@@ -1036,7 +1063,8 @@ ev_reply_hdr (struct session *s, const struct nbd_reply_hdr *h, int form)
     printf ("\n");
     return;
   }
-  printf ("<- %s chunk %s", form == 1 ? "structured" : "extended",
+  mark ("<-", (h->type & 0x8000) ? C_ERR_REPLY : C_RECV);
+  printf ("%s chunk %s", form == 1 ? "structured" : "extended",
           nbd_name_of (nbd_reply_type_names, h->type)
           ? nbd_name_of (nbd_reply_type_names, h->type) : "");
   if (!nbd_name_of (nbd_reply_type_names, h->type))
