@@ -190,6 +190,25 @@ place (struct session *s, struct rstate *st, uint64_t off, uint64_t len,
   st->covered += len;
 }
 
+/* Records that a block status chunk came for context ID. */
+static void
+saw_context (struct session *s, struct rstate *st, uint32_t id)
+{
+  size_t i;
+
+  for (i = 0; i < st->nctx_seen; i++)
+    if (st->ctx_seen[i] == id)
+      ev_flag (s, "block-status-duplicate-context",
+               "exactly one block status chunk per selected context; spec: "
+               "NBD_REPLY_TYPE_BLOCK_STATUS",
+               "a second block status chunk for context id %" PRIu32, id);
+  st->ctx_seen = realloc (st->ctx_seen,
+                          (st->nctx_seen + 1) * sizeof (uint32_t));
+  if (!st->ctx_seen)
+    abort ();
+  st->ctx_seen[st->nctx_seen++] = id;
+}
+
 static void
 check_block_status (struct session *s, struct rstate *st, const uint8_t *p,
                     uint32_t id, size_t n, bool ext)
@@ -214,16 +233,6 @@ check_block_status (struct session *s, struct rstate *st, const uint8_t *p,
                "block status for context id %" PRIu32 ", which was never "
                "negotiated", id);
   }
-  for (i = 0; i < st->nctx_seen; i++)
-    if (st->ctx_seen[i] == id)
-      ev_flag (s, "block-status-duplicate-context",
-               "exactly one block status chunk per selected context; spec: "
-               "NBD_REPLY_TYPE_BLOCK_STATUS",
-               "a second block status chunk for context id %" PRIu32, id);
-  st->ctx_seen = realloc (st->ctx_seen, (st->nctx_seen + 1) * sizeof (uint32_t));
-  if (!st->ctx_seen)
-    abort ();
-  st->ctx_seen[st->nctx_seen++] = id;
 
   if (ext != s->cur.eh)
     ev_flag (s, ext ? "block-status-ext-without-eh"
@@ -430,6 +439,8 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
                "Structured reply chunk message types",
                "block status chunk for %s", cmd_name (r->type));
     bad = nbd_decode_block_status (p, hdr.length, bext, &id, &n);
+    if (hdr.length >= 4)
+      saw_context (s, st, get_u32 (p));
     if (bad) {
       ev_flag (s, strstr (bad, "no extents") ? "block-status-no-extents"
                : "chunk-length",
@@ -612,6 +623,14 @@ session_request (struct session *s, const struct xreq *r,
     }
     io = session_rd (s, m, 4);
     if (io != IO_OK) {
+      /* Chunks came, but none said DONE. */
+      if (st.nchunks > 1 && (io == IO_TIMEOUT || io == IO_EOF))
+        ev_flag (s, "no-done",
+                 "the last chunk of a structured reply has "
+                 "NBD_REPLY_FLAG_DONE; spec: Structured reply chunk",
+                 "%zu chunk(s) arrived without NBD_REPLY_FLAG_DONE, then %s",
+                 st.nchunks - 1, io == IO_EOF ? "the server closed"
+                 : "nothing within the timeout");
       session_io_failed (s, io, "reply");
       goto out;
     }

@@ -174,6 +174,16 @@ enum fault
   F_UNSOLICITED_REPLY,
   F_BAD_COOKIE,
   F_REPLY_TO_DISC,
+  F_CHUNK_OUTSIDE,
+  F_CHUNK_OVERLAP,
+  F_NO_DONE,
+  F_HOLE_ZERO,
+  F_NONE_NO_DONE,
+  F_ERROR_UNDEFINED,
+  F_BS_EMPTY_EXTENT,
+  F_BS_BEYOND,
+  F_BS_UNKNOWN_CONTEXT,
+  F_BS_NO_EXTENTS,
   NR_FAULTS
 };
 
@@ -200,6 +210,16 @@ static const char *const fault_names[NR_FAULTS] = {
   [F_UNSOLICITED_REPLY] = "unsolicited-reply",
   [F_BAD_COOKIE] = "bad-cookie",
   [F_REPLY_TO_DISC] = "reply-to-disc",
+  [F_CHUNK_OUTSIDE] = "chunk-outside",
+  [F_CHUNK_OVERLAP] = "chunk-overlap",
+  [F_NO_DONE] = "no-done",
+  [F_HOLE_ZERO] = "hole-zero",
+  [F_NONE_NO_DONE] = "none-no-done",
+  [F_ERROR_UNDEFINED] = "error-undefined",
+  [F_BS_EMPTY_EXTENT] = "bs-empty-extent",
+  [F_BS_BEYOND] = "bs-beyond",
+  [F_BS_UNKNOWN_CONTEXT] = "bs-unknown-context",
+  [F_BS_NO_EXTENTS] = "bs-no-extents",
 };
 
 static bool faults[NR_FAULTS];
@@ -1408,6 +1428,10 @@ reply_ok (struct conn *c, const struct request *req)
 {
   if (reply_mode (c) == REPLY_SIMPLE)
     return send_simple (c, req, 0, NULL, 0);
+  /* none-no-done: a NONE chunk without DONE first. */
+  if (FAULT (NONE_NO_DONE)
+      && send_chunk (c, req, 0, REPLY_TYPE_NONE, NULL, 0, NULL, 0) == -1)
+    return -1;
   return send_chunk (c, req, REPLY_FLAG_DONE, REPLY_TYPE_NONE,
                      NULL, 0, NULL, 0);
 }
@@ -1435,15 +1459,66 @@ out_of_range (uint64_t off, uint64_t len)
   return off > export_size || len > export_size - off;
 }
 
+/* The transmission faults of a structured READ reply; 1 if one was
+ * sent instead of the correct reply.
+ */
+static int
+faulty_read (struct conn *c, const struct request *req)
+{
+  uint64_t off = req->offset;
+  uint8_t o[12];
+
+  if (FAULT (CHUNK_OUTSIDE)) {
+    /* The data, labelled with an offset just past the request. */
+    put64 (o, off + req->length);
+    return send_chunk (c, req, REPLY_FLAG_DONE, REPLY_TYPE_OFFSET_DATA,
+                       o, 8, disk + off, req->length) == -1 ? -1 : 1;
+  }
+  if (FAULT (CHUNK_OVERLAP)) {
+    /* The same data twice. */
+    put64 (o, off);
+    if (send_chunk (c, req, 0, REPLY_TYPE_OFFSET_DATA,
+                    o, 8, disk + off, req->length) == -1)
+      return -1;
+    return send_chunk (c, req, REPLY_FLAG_DONE, REPLY_TYPE_OFFSET_DATA,
+                       o, 8, disk + off, req->length) == -1 ? -1 : 1;
+  }
+  if (FAULT (NO_DONE)) {
+    /* All the data, but never the DONE flag. */
+    put64 (o, off);
+    return send_chunk (c, req, 0, REPLY_TYPE_OFFSET_DATA,
+                       o, 8, disk + off, req->length) == -1 ? -1 : 1;
+  }
+  if (FAULT (HOLE_ZERO)) {
+    /* A hole of size 0, then the data. */
+    put64 (o, off);
+    put32 (o + 8, 0);
+    if (send_chunk (c, req, 0, REPLY_TYPE_OFFSET_HOLE, o, 12, NULL, 0) == -1)
+      return -1;
+    return send_chunk (c, req, REPLY_FLAG_DONE, REPLY_TYPE_OFFSET_DATA,
+                       o, 8, disk + off, req->length) == -1 ? -1 : 1;
+  }
+  if (FAULT (ERROR_UNDEFINED))
+    return reply_error (c, req, 42, "error 42 is not in the spec") == -1
+      ? -1 : 1;
+  return 0;
+}
+
 static int
 do_read (struct conn *c, const struct request *req)
 {
   uint64_t off = req->offset, end = req->offset + req->length;
+  int f;
 
+  if (reply_mode (c) == REPLY_SIMPLE && FAULT (ERROR_UNDEFINED))
+    return send_simple (c, req, 42, NULL, 0);
   if (reply_mode (c) == REPLY_SIMPLE)
     return send_simple (c, req, 0, disk + off, req->length);
   if (req->length == 0)
     return reply_ok (c, req);
+  f = faulty_read (c, req);
+  if (f != 0)
+    return f < 0 ? -1 : 0;
   if (req->flags & CMD_FLAG_DF) {
     uint8_t o[8];
 
@@ -1490,7 +1565,7 @@ do_block_status (struct conn *c, const struct request *req)
     return reply_error (c, req, NBD_EINVAL, "request out of range");
 
   buf = malloc (hsize + esize * ((req->length + ALLOC_BLOCK - 1)
-                                 / ALLOC_BLOCK + 1));
+                                 / ALLOC_BLOCK + 2));
   if (buf == NULL) {
     perror ("malloc");
     exit (1);
@@ -1513,12 +1588,41 @@ do_block_status (struct conn *c, const struct request *req)
     if (req->flags & CMD_FLAG_REQ_ONE)
       break;
   }
+  if (FAULT (BS_EMPTY_EXTENT) || FAULT (BS_BEYOND)) {
+    /* bs-empty-extent: a first extent of length 0; bs-beyond: a first
+     * extent covering the whole request, then another.
+     */
+    uint64_t first = FAULT (BS_EMPTY_EXTENT) ? 0 : req->length;
+    n = 2;
+    if (ext) {
+      put64 (buf + hsize, first);
+      put64 (buf + hsize + 8, 0);
+      put64 (buf + hsize + 16, 4096);
+      put64 (buf + hsize + 24, 0);
+    }
+    else {
+      put32 (buf + hsize, (uint32_t) first);
+      put32 (buf + hsize + 4, 0);
+      put32 (buf + hsize + 8, 4096);
+      put32 (buf + hsize + 12, 0);
+    }
+  }
+  if (FAULT (BS_NO_EXTENTS))
+    n = 0;
   put32 (buf, BASE_ALLOCATION_ID);
   if (ext)
     put32 (buf + 4, (uint32_t) n);
-  r = send_chunk (c, req, REPLY_FLAG_DONE,
+  r = send_chunk (c, req, FAULT (BS_UNKNOWN_CONTEXT) ? 0 : REPLY_FLAG_DONE,
                   ext ? REPLY_TYPE_BLOCK_STATUS_EXT : REPLY_TYPE_BLOCK_STATUS,
                   NULL, 0, buf, hsize + esize * n);
+  if (r == 0 && FAULT (BS_UNKNOWN_CONTEXT)) {
+    /* A second chunk for a context id never given out. */
+    put32 (buf, 99);
+    r = send_chunk (c, req, REPLY_FLAG_DONE,
+                    ext ? REPLY_TYPE_BLOCK_STATUS_EXT
+                    : REPLY_TYPE_BLOCK_STATUS,
+                    NULL, 0, buf, hsize + esize * n);
+  }
   free (buf);
   return (int) r;
 }

@@ -94,6 +94,20 @@ cases=(
     'sr-without-negotiation|tls|sr-not-negotiated|starttls; go; read 0 512'
     'bad-cookie|tls|cookie-mismatch|starttls; sr; go; read 0 512'
     'reply-to-disc|tls|reply-to-disc|starttls; sr; go; disc'
+    # Malformed replies in transmission (issue 4), structured and extended.
+    'chunk-outside|plain|chunk-outside-request|sr; go; read 0 512'
+    'chunk-outside|plain|chunk-outside-request|eh; go; read 0 512'
+    'chunk-overlap|plain|chunk-overlap|sr; go; read 0 512'
+    'no-done|plain|no-done|set timeout 1; sr; go; read 0 512'
+    'hole-zero|plain|chunk-length|sr; go; read 0 512'
+    'none-no-done|plain|none-without-done|sr; go; flush'
+    'error-undefined|plain|error-value-undefined|sr; go; read 0 512'
+    'error-undefined|plain|error-value-undefined|go; read 0 512'
+    'bs-empty-extent|plain|block-status-empty-extent|sr; smc base:allocation; go; block-status 0 64k'
+    'bs-beyond|plain|block-status-beyond-request|sr; smc base:allocation; go; block-status 0 64k'
+    'bs-beyond|plain|block-status-beyond-request|eh; smc base:allocation; go; block-status 0 64k'
+    'bs-unknown-context|plain|block-status-unknown-context|sr; smc base:allocation; go; block-status 0 64k'
+    'bs-no-extents|plain|block-status-no-extents|sr; smc base:allocation; go; block-status 0 64k'
 )
 
 # ---------------------------------------------------------------------
