@@ -223,8 +223,16 @@ io_failed (struct session *s, enum io_status st, const char *what)
     break;
   case IO_INTERRUPTED:
     ev_error (s, "%s: interrupted", what);
-    if (s->t.got)
+    if (s->t.got || s->phase == PHASE_TRANSMISSION)
+      /* Part of a message, or a reply that may carry data, is still on
+       * its way: the stream cannot be trusted any more.
+       */
       session_close (s, "framing lost after an interrupt");
+    else {
+      s->reply_abandoned = true;
+      ev_note (s, "the reply may still arrive; it will be shown before "
+               "the next option");
+    }
     break;
   case IO_ERROR:
     ev_error (s, "%s: %s", what, s->t.err);
@@ -286,6 +294,7 @@ reset_connection_state (struct session *s)
   tls_info_clear (&s->tlsinfo);
   s->have_last_reply = false;
   s->info_valid = false;
+  s->reply_abandoned = false;
   s->next_cookie = 1;
   s->nflags_conn = 0;
 }
@@ -697,6 +706,7 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
   char whatbuf[64];
   uint32_t prev_opt = s->last_option;
   bool prev_answered = s->have_last_reply;
+  bool was_abandoned = s->reply_abandoned;
   bool echo_bad = false;
   unsigned ours = 0;
 
@@ -723,14 +733,17 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
         return io_failed (s, st, "unsolicited reply");
       }
       ev_opt_reply (s, &hdr, p);
-      ev_flag (s, s->have_last_reply && hdr.option == s->last_option
-               ? "two-finals" : "unsolicited-reply",
-               "the server sends exactly one final reply per option and "
-               "none unasked; spec: Option haggling",
-               "%s (%" PRIu32 ") for %s arrived when no option was "
-               "waiting for a reply",
-               nbd_name_or_unknown (nbd_rep_names, hdr.type), hdr.type,
-               nbd_name_or_unknown (nbd_opt_names, hdr.option));
+      if (s->reply_abandoned)
+        ev_note (s, "a late reply to the option whose wait was cancelled");
+      else
+        ev_flag (s, s->have_last_reply && hdr.option == s->last_option
+                 ? "two-finals" : "unsolicited-reply",
+                 "the server sends exactly one final reply per option and "
+                 "none unasked; spec: Option haggling",
+                 "%s (%" PRIu32 ") for %s arrived when no option was "
+                 "waiting for a reply",
+                 nbd_name_or_unknown (nbd_rep_names, hdr.type), hdr.type,
+                 nbd_name_or_unknown (nbd_opt_names, hdr.option));
       free (p);
     }
     else {
@@ -852,6 +865,13 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
     ev_wire (s, false, WIRE_OPT_REPLY, frame, sizeof h + hdr.length,
              sizeof h + hdr.length);
 
+    if (hdr.option != opt && ours == 0 && was_abandoned
+        && hdr.option == prev_opt) {
+      /* The reply to the option whose wait the user cancelled. */
+      ev_note (s, "a late reply to the option whose wait was cancelled");
+      free (frame);
+      continue;
+    }
     if (hdr.option != opt && ours == 0 && prev_answered
         && hdr.option == prev_opt
         && (hdr.type == NBD_REP_ACK || (hdr.type & NBD_REP_ERR_BIT))) {
@@ -962,6 +982,7 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
     if (final) {
       s->last_reply = hdr.type;
       s->have_last_reply = true;
+      s->reply_abandoned = false;
     }
     if (!final && ++nreplies > MAX_REPLIES) {
       free (frame);

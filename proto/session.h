@@ -88,6 +88,7 @@ struct session {
   bool export_set_by_user;      /* `set export' */
   bool tls_required_by_user;    /* `set tls require' */
   bool tls_unread;              /* nothing read since the handshake */
+  bool reply_abandoned;         /* the user cancelled a wait for a reply */
   bool tls_client_cert;         /* we offered a client certificate */
 
   /* Defaults. */
