@@ -224,12 +224,17 @@ rep_label (uint32_t type, char *buf, size_t len)
   return buf;
 }
 
+/* A string from the server, quoted; long ones are cut at 1024 bytes. */
 static void
 print_quoted (const uint8_t *p, size_t len)
 {
-  char *q = nbd_quote (p, len);
+  size_t shown = len > 1024 ? 1024 : len;
+  char *q = nbd_quote (p, shown);
+
   fputs (q, stdout);
   free (q);
+  if (shown < len)
+    printf (" ... (%zu more bytes)", len - shown);
   if (!nbd_string_ok (p, len))
     fputs (" (not valid UTF-8 or contains NUL)", stdout);
 }

@@ -40,6 +40,7 @@ enum {
   N_META = 16,                  /* base:allocation offered */
   N_EH = 32,                    /* extended headers offered */
   N_OFFERS_TLS = 64,            /* STARTTLS accepted (any TLS mode) */
+  N_XMIT = 128,                 /* enters transmission */
 };
 
 /* What discovery learned, and the probe being run. */
@@ -253,10 +254,22 @@ p_tls_reset_sr_df (struct ctx *c)
   r = o_info (c, NBD_OPT_INFO, c->export, 0xffff);
   if (r != NBD_REP_ACK)
     return evf (c, "INFO after STARTTLS: %s", rname (r)), V_ERROR;
-  if (c->s->cur.tflags & NBD_FLAG_SEND_DF)
+  if (c->s->cur.tflags & NBD_FLAG_SEND_DF) {
+    uint16_t fl = c->s->cur.tflags;
+
+    /* The control: without any structured reply request, is DF set? */
+    session_close (c->s, NULL);
+    if (fresh (c, -1) == 0 && tls (c) == 0
+        && o_info (c, NBD_OPT_INFO, c->export, 0xffff) == NBD_REP_ACK
+        && (c->s->cur.tflags & NBD_FLAG_SEND_DF))
+      return evf (c, "sr; starttls; info: flags 0x%04x set SEND_DF, but so "
+                  "does starttls; info with no structured reply request at "
+                  "all (df-without-sr, not state kept across STARTTLS)",
+                  fl), V_FLAG;
     return evf (c, "sr; starttls; info: NBD_INFO_EXPORT flags 0x%04x set "
                 "SEND_DF: the pre-TLS structured reply request was kept",
-                c->s->cur.tflags), V_FLAG;
+                fl), V_FLAG;
+  }
   evf (c, "sr; starttls; info: flags 0x%04x, SEND_DF clear",
        c->s->cur.tflags);
   return V_PASS;
@@ -276,10 +289,21 @@ p_tls_reset_sr_read (struct ctx *c)
     return evf (c, "GO after STARTTLS: %s", rname (r)), V_ERROR;
   if (request (c, NBD_CMD_READ, 0, 0, small (c), &res) == -1)
     return evf (c, "READ: %s", c->s->last_error), V_ERROR;
-  if (res.form == 1)
+  if (res.form == 1) {
+    /* The control: without any structured reply request? */
+    session_close (c->s, NULL);
+    if (fresh (c, -1) == 0 && tls (c) == 0
+        && o_info (c, NBD_OPT_GO, c->export, 0xffff) == NBD_REP_ACK
+        && request (c, NBD_CMD_READ, 0, 0, small (c), &res) == 0
+        && res.form == 1)
+      return evf (c, "sr; starttls; go; read: a structured reply, but so "
+                  "does starttls; go; read with no structured reply "
+                  "request at all (sr-not-negotiated, not state kept "
+                  "across STARTTLS)"), V_FLAG;
     return evf (c, "sr; starttls; go; read: a structured reply although "
                 "structured replies were only negotiated before STARTTLS "
                 "(the CVE-2021-3716 pattern)"), V_FLAG;
+  }
   if (res.form != 0)
     return evf (c, "reply form %d", res.form), V_ERROR;
   evf (c, "sr; starttls; go; read: a simple reply");
@@ -448,25 +472,40 @@ static enum verdict
 p_tls_reset_export (struct ctx *c)
 {
   int64_t r;
-  const char *other = "nbdcli-probe-no-such-export";
+  const char *before, *after;
 
+  /* Ask about one export before STARTTLS and another after it (the
+   * default one, "", when the first has a name), with NBD_INFO_NAME.
+   */
+  before = c->other_export && *c->other_export ? c->other_export
+    : c->export;
+  after = *before ? "" : "nbdcli-probe-no-such-export";
   if (fresh (c, -1) == -1)
     return V_ERROR;
-  r = o_info (c, NBD_OPT_INFO, c->export, NBD_INFO_NAME);
+  r = o_info (c, NBD_OPT_INFO, before, NBD_INFO_NAME);
+  if (r == NBD_REP_ERR_TLS_REQD && c->mode != MODE_FORCED
+      && *c->export && strcmp (before, c->export) != 0) {
+    /* That one is TLS-only: the target export may work before TLS. */
+    before = c->export;
+    after = "";
+    r = o_info (c, NBD_OPT_INFO, before, NBD_INFO_NAME);
+  }
   if (r == NBD_REP_ERR_TLS_REQD)
-    return evf (c, "not applicable (FORCEDTLS)"), V_SKIP;
+    return evf (c, c->mode == MODE_FORCED ? "not applicable (FORCEDTLS)"
+                : "export \"%s\" needs TLS", before), V_SKIP;
   if (r != NBD_REP_ACK)
     return evf (c, "INFO before TLS: %s", rname (r)), V_SKIP;
   if (tls (c) == -1)
     return V_ERROR;
-  r = o_info (c, NBD_OPT_INFO, other, NBD_INFO_NAME);
-  evf (c, "info \"%s\"; starttls; info \"%s\" --name: %s", c->export, other,
+  r = o_info (c, NBD_OPT_INFO, after, NBD_INFO_NAME);
+  evf (c, "info \"%s\"; starttls; info \"%s\" --name: %s", before, after,
        rname (r));
-  if (r == NBD_REP_ACK && c->s->cur.canonical_name
-      && strcmp (c->s->cur.canonical_name, c->export) == 0
-      && strcmp (c->export, other) != 0)
+  if (r == NBD_REP_ACK && c->s->cur.canonical_name && *before
+      && strcmp (c->s->cur.canonical_name, before) == 0)
     return evf (c, "NBD_INFO_NAME \"%s\" is the export asked about before "
                 "STARTTLS", c->s->cur.canonical_name), V_FLAG;
+  if (c->s->cur.canonical_name)
+    evf (c, "NBD_INFO_NAME \"%s\"", c->s->cur.canonical_name);
   return V_PASS;
 }
 
@@ -507,7 +546,16 @@ p_starttls_payload (struct ctx *c)
                 "expected)"), V_WARN;
   if (r < 0)
     return V_ERROR;
+  if (r == R_FAIL)
+    return evf (c, "(the server may be waiting for more data than the 4 "
+                "bytes declared)"), V_WARN;
+  if (c->s->phase == PHASE_DISCONNECTED)
+    return evf (c, "then the server closed: tolerable, the client broke a "
+                "MUST"), V_PASS;
   r = o (c, NBD_OPT_LIST, NULL, 0);
+  if (r == R_CLOSED)
+    return evf (c, "then the server closed: tolerable, the client broke a "
+                "MUST"), V_PASS;
   if (r < 0 || (r != NBD_REP_ACK && !(r & NBD_REP_ERR_BIT)))
     return evf (c, "the next option did not parse (%s): the server did not "
                 "consume exactly the 4 bytes", rname (r)), V_FLAG;
@@ -1007,15 +1055,24 @@ p_info_go_consistent (struct ctx *c)
 
   if (prep (c) == -1)
     return V_ERROR;
-  if (o_info (c, NBD_OPT_INFO, c->export, 0xffff) != NBD_REP_ACK)
+  struct xresult res;
+
+  /* With NBD_INFO_BLOCK_SIZE, so the engine checks the sizes too. */
+  if (o_info (c, NBD_OPT_INFO, c->export, NBD_INFO_BLOCK_SIZE)
+      != NBD_REP_ACK)
     return evf (c, "INFO: %s", rname (c->s->last_reply)), V_ERROR;
   size = c->s->cur.size;
   fl = c->s->cur.tflags;
-  if (o_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
+  if (o_info (c, NBD_OPT_GO, c->export, NBD_INFO_BLOCK_SIZE) != NBD_REP_ACK)
     return evf (c, "GO: %s", rname (c->s->last_reply)), V_ERROR;
   evf (c, "INFO: size %" PRIu64 " flags 0x%04x; GO: size %" PRIu64
        " flags 0x%04x", size, fl, c->s->cur.size, c->s->cur.tflags);
-  return size == c->s->cur.size && fl == c->s->cur.tflags ? V_PASS : V_FLAG;
+  if (size != c->s->cur.size || fl != c->s->cur.tflags)
+    return V_FLAG;
+  /* A READ without structured replies: the engine checks its form. */
+  if (c->size && request (c, NBD_CMD_READ, 0, 0, small (c), &res) == 0)
+    evf (c, "read: a %s reply", res.form == 0 ? "simple" : "structured");
+  return V_PASS;
 }
 
 static enum verdict
@@ -1027,6 +1084,8 @@ p_repeated_sr (struct ctx *c)
     return V_ERROR;
   r1 = o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
   r2 = o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
+  /* LIST after them catches any extra reply the server still owes. */
+  o (c, NBD_OPT_LIST, NULL, 0);
   evf (c, "sr → %s; sr → %s", rname (r1), rname (r2));
   if (r1 != NBD_REP_ACK)
     return V_SKIP;
@@ -1150,24 +1209,24 @@ static const struct probe probes[] = {
   { "tls-needs-fixed", N_OFFERS_TLS,
     "without C_FIXED_NEWSTYLE the server is in NOTLS mode: STARTTLS is not "
     "accepted", "TLS support", p_tls_needs_fixed },
-  { "meta-before-sr", N_META,
+  { "meta-before-sr", N_META | N_XMIT,
     "SET_META_CONTEXT without structured replies should fail with "
     "NBD_REP_ERR_INVALID (SHOULD)", "NBD_OPT_SET_META_CONTEXT",
     p_meta_before_sr },
-  { "meta-replaced", N_META,
+  { "meta-replaced", N_META | N_XMIT,
     "a later SET_META_CONTEXT replaces the earlier contexts",
     "NBD_OPT_SET_META_CONTEXT", p_meta_replaced },
-  { "meta-failed-set", N_META,
+  { "meta-failed-set", N_META | N_XMIT,
     "a malformed SET fails with NBD_REP_ERR_INVALID and clears the "
     "contexts", "NBD_OPT_SET_META_CONTEXT", p_meta_failed_set },
-  { "meta-export-binding", N_META,
+  { "meta-export-binding", N_META | N_XMIT,
     "contexts set for one export do not answer for another (SHOULD)",
     "NBD_OPT_SET_META_CONTEXT", p_meta_export_binding },
   { "meta-list-rules", N_META,
     "LIST_META_CONTEXT ignores unknown namespaces and lists base:allocation "
     "for base:; SET base: selects nothing", "NBD_OPT_LIST_META_CONTEXT",
     p_meta_list_rules },
-  { "meta-status", N_META,
+  { "meta-status", N_META | N_XMIT,
     "block status has one well-formed chunk per selected context; REQ_ONE "
     "gives one extent", "NBD_CMD_BLOCK_STATUS", p_meta_status },
   { "client-flags-unknown", 0,
@@ -1176,7 +1235,7 @@ static const struct probe probes[] = {
   { "client-no-zeroes-unoffered", 0,
     "the server drops the connection on C_NO_ZEROES it did not offer",
     "Client flags", p_client_no_zeroes_unoffered },
-  { "no-zeroes", 0,
+  { "no-zeroes", N_XMIT,
     "EXPORT_NAME's answer is 134 bytes, or 10 with NO_ZEROES agreed",
     "NBD_OPT_EXPORT_NAME", p_no_zeroes },
   { "unknown-option", 0,
@@ -1185,13 +1244,13 @@ static const struct probe probes[] = {
   { "option-data", 0,
     "LIST and STRUCTURED_REPLY with data get NBD_REP_ERR_INVALID (SHOULD)",
     "NBD_OPT_LIST", p_option_data },
-  { "info-go-consistent", 0,
+  { "info-go-consistent", N_XMIT,
     "INFO then GO for the same export give the same size and flags",
     "NBD_OPT_INFO and NBD_OPT_GO", p_info_go_consistent },
   { "repeated-sr", 0,
     "a repeated STRUCTURED_REPLY gets ACK or NBD_REP_ERR_INVALID (MAY)",
     "Option haggling", p_repeated_sr },
-  { "disc", 0,
+  { "disc", N_XMIT,
     "NBD_CMD_DISC gets no reply; the server closes (after close_notify "
     "under TLS)", "NBD_CMD_DISC", p_disc },
   { "abort", 0,
@@ -1217,6 +1276,11 @@ inapplicable (const struct ctx *c, unsigned needs, char *buf, size_t len)
   if ((needs & N_TLS) && !c->can_tls)
     return c->mode == MODE_NONE ? "the server does not offer TLS"
       : c->tls_problem[0] ? c->tls_problem : "no usable TLS";
+  if ((needs & N_XMIT) && c->s->tls.required && !c->can_tls
+      && !c->s->allow_plaintext)
+    return "TLS was asked for but is not usable, and this probe would "
+      "enter transmission in plaintext (`set allow-plaintext on' to allow "
+      "it)";
   if ((needs & N_META) && !c->meta)
     return "the server offers no base:allocation context";
   if ((needs & N_EH) && !c->eh)
@@ -1237,7 +1301,7 @@ discover (struct ctx *c)
   c->server_no_zeroes = s->hs_flags & NBD_FLAG_NO_ZEROES;
   r = o (c, NBD_OPT_LIST, NULL, 0);
   if (r == NBD_REP_ERR_TLS_REQD)
-    c->mode = MODE_FORCED;
+    c->mode = MODE_FORCED;      /* unless STARTTLS is refused below */
   if (r == R_CLOSED && fresh (c, -1) == -1)
     return -1;
   /* Does the server accept STARTTLS?  (Without the handshake.) */
@@ -1245,8 +1309,13 @@ discover (struct ctx *c)
   r = o (c, NBD_OPT_STARTTLS, NULL, 0);
   s->no_auto_tls = false;
   session_close (s, NULL);
-  if (c->mode != MODE_FORCED)
-    c->mode = r == NBD_REP_ACK ? MODE_SELECTIVE : MODE_NONE;
+  /* A server that refuses STARTTLS is in NOTLS mode, whatever else it
+   * says (TLS_REQD from it is then a fault, found by notls-options).
+   */
+  if (r != NBD_REP_ACK)
+    c->mode = MODE_NONE;
+  else if (c->mode != MODE_FORCED)
+    c->mode = MODE_SELECTIVE;
   if (c->mode != MODE_NONE && r != NBD_REP_ACK)
     snprintf (c->tls_problem, sizeof c->tls_problem, "STARTTLS: %s",
               rname (r));
@@ -1422,8 +1491,16 @@ run_check (struct session *s, struct args *a, int first_id)
       if (v == V_ERROR && s->last_error[0] && !strstr (c.ev, s->last_error))
         evf (&c, "%s", s->last_error);
     }
-    if (transport_is_open (&s->t))
-      session_close (s, NULL);
+    /* End politely (ABORT or DISC), as a client MUST; whatever the
+     * server does then is not part of this probe's verdict.
+     */
+    if (transport_is_open (&s->t)) {
+      s->timeout_ms = 1000;
+      session_disconnect (s);
+      s->timeout_ms = saved_timeout > 5000 ? 5000 : saved_timeout;
+      if (transport_is_open (&s->t))
+        session_close (s, NULL);
+    }
     counts[v]++;
     report (&c, p, v);
   }

@@ -15,6 +15,7 @@
 #include "names.h"
 #include "nbd-proto.h"
 #include "nbdcli.h"
+#include "output.h"
 #include "wire.h"
 #include "xmit.h"
 
@@ -55,22 +56,34 @@ run (struct session *s, struct xreq *r)
   return session_request (s, r, &res) == 0 ? CMD_OK : CMD_FAILED;
 }
 
-/* Requests larger than the maximum payload are split, unless --single. */
+/* Long reads and writes go in pieces: at most the export's maximum
+ * payload, and at most 4 MiB, which keeps both sides' buffers small and
+ * the data flowing.  With --single a length above the export's maximum
+ * payload is refused (`cmd' sends anything).
+ */
+#define PIECE_MAX (4 * 1024 * 1024)
+
 static int
 check_split (struct session *s, struct args *a, uint64_t len, uint64_t *piece)
 {
   uint64_t max = session_max_payload (s);
+  char b1[64], b2[64];
 
   *piece = len;
-  if (len <= max)
-    return CMD_OK;
   if (arg_opt (a, "--single")) {
-    if (!s->cur.eh && len > UINT32_MAX)
-      return cmd_error ("%" PRIu64 " bytes do not fit the 32-bit length of "
-                        "a compact request", len);
-    return CMD_OK;              /* the user asked for exactly this */
+    if (len > max)
+      return cmd_error ("%" PRIu64 " bytes (%s) exceed the export's maximum "
+                        "payload of %" PRIu64 " bytes (%s)%s: without "
+                        "--single the request is split; `cmd' sends it "
+                        "whole anyway", len, human_size (len, b1, sizeof b1),
+                        max, human_size (max, b2, sizeof b2),
+                        s->cur.have_bs ? "" : ", the spec's default");
+    return CMD_OK;
   }
-  *piece = max;
+  if (max > PIECE_MAX)
+    max = PIECE_MAX;
+  if (len > max)
+    *piece = max;
   return CMD_OK;
 }
 
@@ -279,8 +292,9 @@ const struct command xmit_commands[] = {
     "chunks (OFFSET_DATA, OFFSET_HOLE, errors).  Data is shown as a hexdump\n"
     "of its first 256 bytes, or written to FILE with --out.  OFFSET and\n"
     "LENGTH take sizes like 4k, 1M or 0x1000.  A LENGTH above the export's\n"
-    "maximum payload (NBD_INFO_BLOCK_SIZE, else 32 MiB) is split into\n"
-    "several requests; --single sends it as one request anyway.",
+    "maximum payload (NBD_INFO_BLOCK_SIZE, else 32 MiB), or above 4 MiB,\n"
+    "is split into several requests; --single sends one request and\n"
+    "refuses a LENGTH above the maximum payload (`cmd' sends anything).",
     "", "--df --fua --out= --single --flags=", CMD_XMIT_PHASE, 2, 2, do_read },
   { "write", NULL, "OFFSET DATA... | --file FILE | --pattern BYTE --length N "
     "[--fua] [--single]",

@@ -631,6 +631,21 @@ query_matches (uint32_t opt, const uint8_t *payload, size_t len,
   return false;
 }
 
+/* Strings: UTF-8, no NUL, at most 4096 bytes (spec: Conventions). */
+static void
+check_string (struct session *s, const char *what, const uint8_t *p,
+              size_t len)
+{
+  if (len > NBD_MAX_STRING)
+    ev_flag (s, "string-too-long",
+             "strings MUST be no longer than 4096 bytes; spec: Conventions",
+             "%s is %zu bytes long", what, len);
+  else if (memchr (p, 0, len))
+    ev_flag (s, "string-nul",
+             "strings MUST NOT contain NUL characters; spec: Conventions",
+             "%s contains a NUL byte", what);
+}
+
 static int
 do_tls (struct session *s)
 {
@@ -710,6 +725,11 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
   bool echo_bad = false;
   unsigned ours = 0;
 
+  /* The whole exchange, every reply included, within the timeout: a
+   * server dripping endless replies cannot hold nbdcli.
+   */
+  s->t.deadline_ms = transport_now_ms () + s->timeout_ms;
+
   /* Bytes that arrived when nothing was asked are a protocol fault;
    * the most common cause is a second final reply to the previous
    * option.  They are read and shown before the new option goes out.
@@ -721,7 +741,7 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
 
     st = rd (s, h, sizeof h);
     if (st != IO_OK)
-      return io_failed (s, st, "before sending the option");
+      goto failed;
     nbd_decode_opt_reply_hdr (h, &hdr);
     if (hdr.magic == NBD_OPT_REPLY_MAGIC && hdr.length <= MAX_REPLY_LEN) {
       p = malloc (hdr.length ? hdr.length : 1);
@@ -730,7 +750,7 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
       st = rd (s, p, hdr.length);
       if (st != IO_OK) {
         free (p);
-        return io_failed (s, st, "unsolicited reply");
+        goto failed;
       }
       ev_opt_reply (s, &hdr, p);
       if (s->reply_abandoned)
@@ -753,11 +773,19 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
                "option was sent");
       ev_error (s, "the framing is lost");
       session_close (s, "framing lost");
+      s->t.deadline_ms = 0;
       return -1;
     }
   }
   if (!transport_is_open (&s->t)) {
     ev_error (s, "not connected");
+    s->t.deadline_ms = 0;
+    return -1;
+  }
+  if (0) {
+  failed:
+    io_failed (s, st, "before sending the option");
+    s->t.deadline_ms = 0;
     return -1;
   }
 
@@ -905,11 +933,19 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
       break;
     case NBD_REP_SERVER: {
       struct nbd_rep_server sv;
-      if (opt == NBD_OPT_LIST
-          && nbd_decode_rep_server (p, hdr.length, &sv) == NULL) {
-        char *n = xstrndup (sv.name, sv.name_len);
-        session_learn_export (s, n);
-        free (n);
+      const char *bad = nbd_decode_rep_server (p, hdr.length, &sv);
+      if (bad)
+        ev_flag (s, "rep-server-malformed",
+                 "NBD_REP_SERVER holds a name length, the name and a "
+                 "description; spec: NBD_REP_SERVER", "%s", bad);
+      else {
+        check_string (s, "the export name", sv.name, sv.name_len);
+        check_string (s, "the export description", sv.desc, sv.desc_len);
+        if (opt == NBD_OPT_LIST) {
+          char *n = xstrndup (sv.name, sv.name_len);
+          session_learn_export (s, n);
+          free (n);
+        }
       }
       break;
     }
@@ -918,7 +954,12 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
       const char *err = nbd_decode_rep_info (p, hdr.length, &i);
       if (i.type == NBD_INFO_EXPORT && hdr.length >= 2)
         x.seen_info_export = true;
-      if (err && i.type == NBD_INFO_EXPORT)
+      if (hdr.length < 2)
+        ev_flag (s, "info-length",
+                 "NBD_REP_INFO starts with a 2-byte info type; spec: "
+                 "NBD_REP_INFO", "NBD_REP_INFO of %" PRIu32 " bytes",
+                 hdr.length);
+      else if (err && i.type == NBD_INFO_EXPORT)
         ev_flag (s, "info-export-length",
                  "NBD_INFO_EXPORT is 12 bytes long; spec: NBD_INFO_EXPORT",
                  "NBD_INFO_EXPORT reply is %" PRIu32 " bytes long", hdr.length);
@@ -928,7 +969,10 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
                  "NBD_INFO_BLOCK_SIZE",
                  "NBD_INFO_BLOCK_SIZE reply is %" PRIu32 " bytes long",
                  hdr.length);
-      else if (!err && (opt == NBD_OPT_INFO || opt == NBD_OPT_GO)) {
+      else if (i.type == NBD_INFO_NAME || i.type == NBD_INFO_DESCRIPTION)
+        check_string (s, i.type == NBD_INFO_NAME ? "NBD_INFO_NAME"
+                      : "NBD_INFO_DESCRIPTION", i.str, i.str_len);
+      if (!err && (opt == NBD_OPT_INFO || opt == NBD_OPT_GO)) {
         if (!x.seen_info) {
           nego_clear_export (&s->cur);
           s->cur.export_name = xstrdup (x.export ? x.export : "");
@@ -940,8 +984,15 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
     }
     case NBD_REP_META_CONTEXT: {
       struct nbd_rep_meta m;
-      if (nbd_decode_rep_meta (p, hdr.length, &m) == NULL) {
+      const char *bad = nbd_decode_rep_meta (p, hdr.length, &m);
+      if (bad)
+        ev_flag (s, "rep-meta-malformed",
+                 "NBD_REP_META_CONTEXT holds a 4-byte context id and a "
+                 "name; spec: NBD_REP_META_CONTEXT", "%s", bad);
+      else {
         char *n = xstrndup (m.name, m.name_len);
+
+        check_string (s, "the context name", m.name, m.name_len);
         x.had_ctx_reply = true;
         if ((opt == NBD_OPT_SET_META_CONTEXT
              || opt == NBD_OPT_LIST_META_CONTEXT)
@@ -959,6 +1010,7 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
       break;
     }
     case NBD_REP_ERR_TLS_REQD:
+      check_string (s, "the error message", p, hdr.length);
       if (s->tls_up)
         ev_flag (s, "tls-reqd-after-tls",
                  "NBD_REP_ERR_TLS_REQD only while TLS is not up; spec: "
@@ -973,6 +1025,8 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
                  "STARTTLS", nbd_name_or_unknown (nbd_opt_names, opt));
       break;
     default:
+      if (hdr.type & NBD_REP_ERR_BIT)
+        check_string (s, "the error message", p, hdr.length);
       break;
     }
 
@@ -1118,6 +1172,7 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
              "soft-disconnect (`abort')");
 
  out:
+  s->t.deadline_ms = 0;
   free (x.export);
   free (x.ids);
   return ret;

@@ -233,6 +233,57 @@ fill_info (struct session *s, gnutls_session_t g, bool x509, bool verify,
   }
 }
 
+/* Do the client key and certificate belong together?  Compares their
+ * key ids (hashes of the public key): no signature needed.
+ */
+static int
+key_matches_cert (struct session *s, const char *cert, const char *keyf)
+{
+  gnutls_datum_t cd = { 0 }, kd = { 0 };
+  gnutls_x509_crt_t crt = NULL;
+  gnutls_x509_privkey_t key = NULL;
+  unsigned char id1[64], id2[64];
+  size_t n1 = sizeof id1, n2 = sizeof id2;
+  int r, ret = -1;
+
+  if ((r = gnutls_load_file (cert, &cd)) < 0
+      || (r = gnutls_x509_crt_init (&crt)) < 0
+      || (r = gnutls_x509_crt_import (crt, &cd, GNUTLS_X509_FMT_PEM)) < 0) {
+    ev_error (s, "starttls: client certificate %s: %s", cert,
+              gnutls_strerror (r));
+    goto out;
+  }
+  if ((r = gnutls_load_file (keyf, &kd)) < 0
+      || (r = gnutls_x509_privkey_init (&key)) < 0
+      || (r = gnutls_x509_privkey_import (key, &kd, GNUTLS_X509_FMT_PEM)) < 0) {
+    ev_error (s, "starttls: client key %s: %s", keyf, gnutls_strerror (r));
+    goto out;
+  }
+  if ((r = gnutls_x509_crt_get_key_id (crt, 0, id1, &n1)) < 0
+      || (r = gnutls_x509_privkey_get_key_id (key, 0, id2, &n2)) < 0) {
+    ev_error (s, "starttls: client certificate and key: %s",
+              gnutls_strerror (r));
+    goto out;
+  }
+  if (n1 != n2 || memcmp (id1, id2, n1) != 0) {
+    ev_error (s, "starttls: the client key %s does not belong to the "
+              "certificate %s", keyf, cert);
+    goto out;
+  }
+  ret = 0;
+ out:
+  if (kd.data) {
+    memset (kd.data, 0, kd.size);
+    gnutls_free (kd.data);
+  }
+  gnutls_free (cd.data);
+  if (crt)
+    gnutls_x509_crt_deinit (crt);
+  if (key)
+    gnutls_x509_privkey_deinit (key);
+  return ret;
+}
+
 /* Loads the credentials the session's settings name into *XCRED or
  * *PCRED (one of them), reporting what is wrong.  Returns 0 or -1.
  */
@@ -310,6 +361,14 @@ load_credentials (struct session *s,
       goto err;
     }
     if (have_cert) {
+      /* GnuTLS would prove the key matches the certificate with an RSA
+       * signature on every load; comparing their key ids is enough and
+       * keeps a probe fast.
+       */
+      if (key_matches_cert (s, cert, keyf) == -1)
+        goto err;
+      gnutls_certificate_set_flags (*xcred,
+                                    GNUTLS_CERTIFICATE_SKIP_KEY_CERT_MATCH);
       r = gnutls_certificate_set_x509_key_file (*xcred, cert, keyf,
                                                 GNUTLS_X509_FMT_PEM);
       if (r < 0) {
@@ -330,19 +389,28 @@ load_credentials (struct session *s,
   return -1;
 }
 
+/* Credentials loaded by tls_check_credentials, kept for the handshake
+ * that follows the ACK (loading them is the costly part).
+ */
+static gnutls_certificate_credentials_t ready_x;
+static gnutls_psk_client_credentials_t ready_p;
+
+static void
+drop_ready (void)
+{
+  if (ready_x)
+    gnutls_certificate_free_credentials (ready_x);
+  if (ready_p)
+    gnutls_psk_free_client_credentials (ready_p);
+  ready_x = NULL;
+  ready_p = NULL;
+}
+
 int
 tls_check_credentials (struct session *s)
 {
-  gnutls_certificate_credentials_t x;
-  gnutls_psk_client_credentials_t p;
-
-  if (load_credentials (s, &x, &p) == -1)
-    return -1;
-  if (x)
-    gnutls_certificate_free_credentials (x);
-  if (p)
-    gnutls_psk_free_client_credentials (p);
-  return 0;
+  drop_ready ();
+  return load_credentials (s, &ready_x, &ready_p);
 }
 
 int
@@ -362,7 +430,13 @@ tls_handshake (struct session *s)
     ev_error (s, "starttls: gnutls_init: %s", gnutls_strerror (r));
     return -1;
   }
-  if (load_credentials (s, &xcred, &pcred) == -1)
+  if (ready_x || ready_p) {
+    xcred = ready_x;
+    pcred = ready_p;
+    ready_x = NULL;
+    ready_p = NULL;
+  }
+  else if (load_credentials (s, &xcred, &pcred) == -1)
     goto err;
   if (pcred) {
     r = gnutls_priority_set_direct
@@ -417,7 +491,7 @@ tls_handshake (struct session *s)
                   "alert \"%s\"",
                   gnutls_alert_get_name (gnutls_alert_get (g)));
       else if (r == GNUTLS_E_PREMATURE_TERMINATION
-               || r == GNUTLS_E_PULL_ERROR)
+               || r == GNUTLS_E_PULL_ERROR || r == GNUTLS_E_PUSH_ERROR)
         ev_error (s, "starttls: TLS handshake failed: the server closed "
                   "the connection%s", pcred ? " (with PSK this usually "
                   "means the server does not know the user name or has "

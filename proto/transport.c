@@ -39,8 +39,8 @@ transport_is_open (const struct transport *t)
   return t->fd >= 0;
 }
 
-static int64_t
-now_ms (void)
+int64_t
+transport_now_ms (void)
 {
   struct timespec ts;
   clock_gettime (CLOCK_MONOTONIC, &ts);
@@ -65,7 +65,7 @@ wait_fd (struct transport *t, short events, int64_t deadline,
 {
   for (;;) {
     struct pollfd pfd = { .fd = t->fd, .events = events };
-    int64_t left = deadline - now_ms ();
+    int64_t left = deadline - transport_now_ms ();
     int r;
 
     if (transport_interrupted) {
@@ -109,7 +109,7 @@ transport_connect_tcp (struct transport *t, const char *host,
   }
   for (ai = res; ai; ai = ai->ai_next) {
     enum io_status why;
-    int64_t deadline = now_ms () + t->timeout_ms;
+    int64_t deadline = transport_now_ms () + t->timeout_ms;
     int soerr = 0;
     socklen_t sl = sizeof soerr;
 
@@ -213,6 +213,8 @@ transport_spawn (struct transport *t, char *const *argv)
     return -1;
   }
   if (pid == 0) {
+    /* Its own process group: closing kills the server's children too. */
+    setpgid (0, 0);
     close (errpipe[0]);
     signal (SIGPIPE, SIG_DFL);
     signal (SIGINT, SIG_IGN);   /* Ctrl-C is for nbdcli, not the server */
@@ -276,10 +278,20 @@ raw_read (struct transport *t, void *buf, size_t n, bool *again)
   return r;
 }
 
+/* The deadline of one call: its own timeout, and the exchange's. */
+static int64_t
+call_deadline (const struct transport *t)
+{
+  int64_t d = transport_now_ms () + t->timeout_ms;
+  if (t->deadline_ms && t->deadline_ms < d)
+    d = t->deadline_ms;
+  return d;
+}
+
 enum io_status
 transport_read (struct transport *t, void *buf, size_t n)
 {
-  int64_t deadline = now_ms () + t->timeout_ms;
+  int64_t deadline = call_deadline (t);
   uint8_t *p = buf;
 
   t->got = 0;
@@ -317,7 +329,7 @@ transport_read (struct transport *t, void *buf, size_t n)
 enum io_status
 transport_write (struct transport *t, const void *buf, size_t n)
 {
-  int64_t deadline = now_ms () + t->timeout_ms;
+  int64_t deadline = call_deadline (t);
   const uint8_t *p = buf;
   size_t done = 0;
 
@@ -393,10 +405,10 @@ reap_child (struct transport *t, int *child_status)
     if (r == -1)
       return;
     if (i == 200)
-      kill (t->child, SIGTERM);
+      kill (-t->child, SIGTERM);
     usleep (10000);
   }
-  kill (t->child, SIGKILL);
+  kill (-t->child, SIGKILL);
   if (waitpid (t->child, &st, 0) != t->child)
     return;
  done:

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 enum io_status {
@@ -28,11 +29,14 @@ struct transport {
   void *tls_cert_cred;          /* credentials the TLS session uses */
   void *tls_psk_cred;
   int timeout_ms;
+  int64_t deadline_ms;          /* absolute limit for a whole exchange, or 0 */
   size_t got;                   /* bytes read by the last call */
   char err[256];                /* why the last call failed */
 };
 
 extern void transport_init (struct transport *t);
+/* Milliseconds on the monotonic clock, for deadline_ms. */
+extern int64_t transport_now_ms (void);
 extern int transport_connect_tcp (struct transport *t, const char *host,
                                   const char *port);
 /* PATH of PATH_LEN bytes; a leading NUL means the abstract namespace. */

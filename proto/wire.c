@@ -415,13 +415,16 @@ nbd_block_status_extent (const uint8_t *p, bool ext, size_t i,
   }
 }
 
-/* Length of the valid UTF-8 sequence at P (at most LEN bytes), or 0. */
+/* Length of the valid UTF-8 sequence at P (at most LEN bytes), or 0;
+ * its code point in *CPP.
+ */
 static size_t
-utf8_seq_len (const uint8_t *p, size_t len)
+utf8_decode (const uint8_t *p, size_t len, uint32_t *cpp)
 {
   size_t n, i;
   uint32_t cp;
 
+  *cpp = p[0];
   if (p[0] < 0x80)
     return 1;
   else if ((p[0] & 0xe0) == 0xc0) { n = 2; cp = p[0] & 0x1f; }
@@ -441,7 +444,26 @@ utf8_seq_len (const uint8_t *p, size_t len)
       || (n == 4 && cp < 0x10000) || cp > 0x10ffff
       || (cp >= 0xd800 && cp <= 0xdfff))
     return 0;
+  *cpp = cp;
   return n;
+}
+
+static size_t
+utf8_seq_len (const uint8_t *p, size_t len)
+{
+  uint32_t cp;
+  return utf8_decode (p, len, &cp);
+}
+
+/* Code points a terminal would act on or that reorder text: the C1
+ * controls and the bidirectional formatting characters.
+ */
+static bool
+dangerous_cp (uint32_t cp)
+{
+  return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e
+    || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e)
+    || (cp >= 0x2066 && cp <= 0x2069);
 }
 
 bool
@@ -465,7 +487,8 @@ nbd_quote (const uint8_t *p, size_t len)
 {
   struct bytes b = { 0 };
   size_t i = 0, n;
-  char esc[8];
+  uint32_t cp;
+  char esc[16];
 
   bytes_put (&b, "\"", 1);
   while (i < len) {
@@ -478,8 +501,13 @@ nbd_quote (const uint8_t *p, size_t len)
       bytes_put (&b, &p[i], 1);
       i++;
     }
-    else if (p[i] >= 0x80 && (n = utf8_seq_len (p + i, len - i)) > 0) {
-      bytes_put (&b, &p[i], n);
+    else if (p[i] >= 0x80 && (n = utf8_decode (p + i, len - i, &cp)) > 0) {
+      if (dangerous_cp (cp)) {
+        snprintf (esc, sizeof esc, "\\u{%04x}", cp);
+        bytes_put (&b, esc, strlen (esc));
+      }
+      else
+        bytes_put (&b, &p[i], n);
       i += n;
     }
     else {

@@ -51,6 +51,7 @@ struct rstate {
   size_t nctx_seen;
   uint64_t covered;
   size_t nchunks;
+  bool dup_flagged;
 };
 
 static bool
@@ -119,7 +120,7 @@ sink_zeroes (struct session *s, const struct xreq *r, uint64_t offset,
  */
 static int
 read_data (struct session *s, struct rstate *st, uint64_t offset,
-           uint64_t len)
+           uint64_t len, bool inside)
 {
   uint8_t *buf = malloc (len < PIECE ? (len ? len : 1) : PIECE);
   uint64_t done = 0;
@@ -136,7 +137,8 @@ read_data (struct session *s, struct rstate *st, uint64_t offset,
     }
     if (done == 0 && !st->r->out)
       ev_data (s, offset, buf, k < SHOWN ? k : SHOWN, len);
-    if (sink (s, st->r, offset + done, buf, k) == -1) {
+    /* Only data within the request goes to the user's file. */
+    if (inside && sink (s, st->r, offset + done, buf, k) == -1) {
       free (buf);
       return -1;
     }
@@ -152,24 +154,25 @@ read_data (struct session *s, struct rstate *st, uint64_t offset,
 }
 
 /* Content chunks must lie in the request and not overlap. */
-static void
+static bool
 place (struct session *s, struct rstate *st, uint64_t off, uint64_t len,
        const char *what)
 {
   const struct xreq *r = st->r;
   size_t i;
 
-  if (off < r->offset || len > r->offset + r->length - off
-      || off - r->offset > r->length) {
+  if (off < r->offset || off - r->offset > r->length
+      || len > r->length - (off - r->offset)) {
     ev_flag (s, "chunk-outside-request",
              "content chunks lie within the request; spec: Structured reply "
              "chunk message types",
              "%s at offset %" PRIu64 " length %" PRIu64 " is outside the "
              "request (offset %" PRIu64 " length %" PRIu64 ")", what, off,
              len, r->offset, r->length);
-    return;
+    return false;
   }
-  for (i = 0; i < st->nranges && !st->overlap_flagged; i++)
+  /* Overlaps are looked for among a bounded number of chunks. */
+  for (i = 0; i < st->nranges && i < 4096 && !st->overlap_flagged; i++)
     if (off < st->ranges[i].end && st->ranges[i].start < off + len) {
       ev_flag (s, "chunk-overlap",
                "content chunks of one reply do not overlap; spec: "
@@ -188,6 +191,7 @@ place (struct session *s, struct rstate *st, uint64_t off, uint64_t len,
     st->nranges++;
   }
   st->covered += len;
+  return true;
 }
 
 /* Records that a block status chunk came for context ID. */
@@ -197,11 +201,15 @@ saw_context (struct session *s, struct rstate *st, uint32_t id)
   size_t i;
 
   for (i = 0; i < st->nctx_seen; i++)
-    if (st->ctx_seen[i] == id)
-      ev_flag (s, "block-status-duplicate-context",
-               "exactly one block status chunk per selected context; spec: "
-               "NBD_REPLY_TYPE_BLOCK_STATUS",
-               "a second block status chunk for context id %" PRIu32, id);
+    if (st->ctx_seen[i] == id) {
+      if (!st->dup_flagged)
+        ev_flag (s, "block-status-duplicate-context",
+                 "exactly one block status chunk per selected context; "
+                 "spec: NBD_REPLY_TYPE_BLOCK_STATUS",
+                 "a second block status chunk for context id %" PRIu32, id);
+      st->dup_flagged = true;
+      return;
+    }
   st->ctx_seen = realloc (st->ctx_seen,
                           (st->nctx_seen + 1) * sizeof (uint32_t));
   if (!st->ctx_seen)
@@ -359,12 +367,18 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
              hl + hdr.length);
     off = get_u64 (ob);
     dlen = hdr.length - 8;
-    place (s, st, off, dlen, "OFFSET_DATA");
-    return read_data (s, st, off, dlen);
+    return read_data (s, st, off, dlen, place (s, st, off, dlen,
+                                               "OFFSET_DATA"));
   }
 
   /* Other chunks are small: read them whole, within a bound. */
   if (hdr.length > MAX_STATUS_CHUNK) {
+    if (hdr.type == NBD_REPLY_TYPE_ERROR
+        || hdr.type == NBD_REPLY_TYPE_ERROR_OFFSET)
+      ev_flag (s, "chunk-length",
+               "an error message is at most 4096 bytes; spec: Conventions "
+               "(strings)", "an error chunk of %" PRIu64 " bytes",
+               hdr.length);
     ev_error (s, "a %s chunk of %" PRIu64 " bytes is more than nbdcli "
               "accepts; the framing is lost",
               nbd_name_or_unknown (nbd_reply_type_names, hdr.type),
@@ -420,8 +434,8 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
       break;
     }
     ev_hole (s, off, size);
-    place (s, st, off, size, "OFFSET_HOLE");
-    if (sink_zeroes (s, r, off, size) == -1) {
+    if (place (s, st, off, size, "OFFSET_HOLE")
+        && sink_zeroes (s, r, off, size) == -1) {
       free (frame);
       return -1;
     }
@@ -541,7 +555,7 @@ read_simple (struct session *s, struct rstate *st, const uint8_t *first4)
       session_close (s, "framing lost");
       return -1;
     }
-    return read_data (s, st, r->offset, r->length);
+    return read_data (s, st, r->offset, r->length, true);
   }
   return 0;
 }
@@ -592,6 +606,8 @@ session_request (struct session *s, const struct xreq *r,
 
   memset (res, 0, sizeof *res);
   res->form = -1;
+  /* The whole reply within the timeout (endless chunks cannot hold us). */
+  s->t.deadline_ms = transport_now_ms () + s->timeout_ms;
   if (s->cur.eh)
     nbd_encode_ext_request (&msg, r->flags, r->type, cookie, r->offset,
                             r->length);
@@ -725,6 +741,7 @@ session_request (struct session *s, const struct xreq *r,
   }
   ret = 0;
  out:
+  s->t.deadline_ms = 0;
   free (st.ranges);
   free (st.ctx_seen);
   return ret;

@@ -45,11 +45,15 @@ expect_status 0 $NBDCLI --json [ "$FLAWED" ] -c 'eh; go; read 0 4'
 assert_grep -F '"message":"extended_chunk"' $out
 assert_grep -F '"event":"data","offset":0,"length":4,"data_hex":"' $out
 
-# A read larger than the maximum payload the server announced (32 MiB)
-# is split in two requests and lands whole in the file; --single sends
-# one request, which this server refuses with an error reply.
-expect_status 0 $NBDCLI [ "$FLAWED" --size 64M ] -c "sr; go --block-size; read 0 40M --out $tmp/data; read 0 40M --single --out /dev/null"
-test "$(grep -c -- '-> NBD_CMD_READ (0), flags 0x0000 (none), cookie [0-9]*, offset 0, length 33554432' $out)" = 1
-assert_grep -F -- '-> NBD_CMD_READ (0), flags 0x0000 (none), cookie 2, offset 33554432, length 8388608' $out
-assert_grep -F -- '-> NBD_CMD_READ (0), flags 0x0000 (none), cookie 3, offset 0, length 41943040' $out
-test "$(stat -c %s "$tmp/data")" = 41943040
+# A long read goes in 4 MiB pieces and lands whole in the file; with
+# --single, a length above the maximum payload the server announced
+# (32 MiB) is refused with a clear message and nothing is sent.
+expect_status 0 $NBDCLI [ "$FLAWED" --size 64M ] -c "sr; go --block-size; read 0 10M --out $tmp/data"
+test "$(grep -c -- '-> NBD_CMD_READ' $out)" = 3
+assert_grep -F -- '-> NBD_CMD_READ (0), flags 0x0000 (none), cookie 3, offset 8388608, length 2097152' $out
+test "$(stat -c %s "$tmp/data")" = 10485760
+expect_status 1 $NBDCLI [ "$FLAWED" --size 64M ] -c "sr; go --block-size; read 0 40M --single --out /dev/null"
+assert_grep -F 'exceed the export'"'"'s maximum payload of 33554432 bytes (32 MiB): without --single the request is split' $out
+assert_not_grep -F -- '-> NBD_CMD_READ' $out
+expect_status 0 $NBDCLI [ "$FLAWED" --size 64M ] -c "sr; go; read 0 32M --single --out /dev/null"
+test "$(grep -c -- '-> NBD_CMD_READ (0), flags 0x0000 (none), cookie 1, offset 0, length 33554432' $out)" = 1
