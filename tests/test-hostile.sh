@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# test-hostile.sh: a bad server cannot hurt the client (PRODUCT.md,
+# principle 5).
+#
+# tests/hostile-server.py serves scripted bytes: truncated and wrong
+# greetings, absurd lengths, malformed payloads, endless and dripped
+# streams, stalls, TLS alerts, broken transmission replies.  For each
+# scenario nbdcli (with -t, the timeout) must
+#   (a) say so: the expected error message or FLAG line appears;
+#   (b) exit with the documented status (0, 1 or 3), never a signal
+#       (>= 128), a sanitizer report or the test's hard kill;
+#   (c) not wait beyond its --timeout (with slack);
+#   (d) keep its memory bounded: RSS under 200 MB; a plain build runs
+#       under `ulimit -v', an ASan build with max_allocation_size_mb, so
+#       an allocation of a declared length fails loudly;
+#   (e) print no raw ESC byte (a server's names cannot drive the
+#       terminal);
+#   (f) recover in the same run: `reconnect; list' against the second
+#       connection (the server is well-behaved from then on) works.
+# Scenarios with `--out FILE' also check that the file holds no more
+# than the request (nbdcli runs under `ulimit -f' 8 MiB, with SIGXFSZ
+# ignored, so a runaway write ends with EFBIG).  The output kept is the
+# first and the last 2 MB.
+#
+# All cases run even when one fails; the failures are listed at the end.
+
+# shellcheck source=tests/functions.sh
+. "${srcdir:-tests}/functions.sh"
+set -e
+set -x
+
+requires python3 --version
+server=$srcdir/hostile-server.py
+requires python3 "$server" --list
+
+# An ASan build: bound allocations with ASan's own limit (ulimit -v
+# does not work with ASan's shadow memory); otherwise with ulimit -v.
+asan=no
+if grep -q __asan_init "$NBDCLI" 2>/dev/null; then
+    asan=yes
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}max_allocation_size_mb=200:allocator_may_return_null=0"
+fi
+havetime=no
+if [ -x /usr/bin/time ]; then
+    havetime=yes
+fi
+
+P='sr; smc base:allocation; go'      # a good negotiation, up to transmission
+
+# The cases: SCENARIO|TIMEOUT|STATUSES|PATTERN|SCRIPT
+#   TIMEOUT   nbdcli's -t; the run must end within TIMEOUT + 3 s
+#   STATUSES  the exit statuses allowed (space separated)
+#   PATTERN   an extended regexp the output must match
+#   SCRIPT    what to run (after `set errexit off'); @S is the socket
+#             (a script without @S gets it as the target), @O a file
+#             that must end up no longer than 512 bytes
+# Afterwards `reconnect; list; echo alive' runs in the same nbdcli.
+cases=(
+    # ---------------------------------------------------------- greeting
+    'greeting-empty|2|1|greeting: the server closed the connection|connect @S'
+    'greeting-truncated|2|1|greeting: the server closed the connection after 10 bytes|connect @S'
+    'greeting-bad-nbdmagic|2|1|greeting: not an NBD server|connect @S'
+    'greeting-bad-second-magic|2|1|NBDMAGIC followed by an unknown magic 0x0123456789abcdef|connect @S'
+    'greeting-oldstyle-truncated|2|1|oldstyle greeting: the server closed the connection after 20 bytes|connect @S'
+    'greeting-stall|1|1|greeting: no reply within 1 s|connect @S'
+    'greeting-drip|2|1|greeting: no reply within 2 s|connect @S'
+    # ---------------------------------------------------------- options
+    'opt-stall|1|1|reply to NBD_OPT_LIST: no reply within 1 s|list'
+    'opt-close-mid-header|2|1|closed the connection after 7 bytes of the message|list'
+    'opt-close-mid-payload|2|1|closed the connection after 10 bytes of the message|list'
+    'opt-reply-bad-magic|2|3|^FLAG reply-magic|list'
+    'opt-len-ffffffff|2|1|declares 4294967295 bytes, more than nbdcli accepts|list'
+    'opt-len-80000000|2|1|declares 2147483648 bytes, more than nbdcli accepts|list'
+    'opt-len-1m-plus-1|2|1|declares 1048577 bytes, more than nbdcli accepts|list'
+    'opt-len-1m|2|3|^FLAG string-too-long: the export description is 1048569 bytes long|list'
+    'info-export-short|2|3|^FLAG info-export-length|info'
+    'info-export-long|2|3|^FLAG info-export-length|info'
+    'info-block-size-short|2|3|^FLAG info-block-size-length|info'
+    'info-block-size-long|2|3|^FLAG info-block-size-length|info'
+    'info-empty|2|3|^FLAG |info'
+    'server-name-nul|2|0 3|export "ab\\x00cd" \(not valid UTF-8|list'
+    'server-name-bad-utf8|2|0 3|export "ov\\xc0\\xafer" \(not valid UTF-8|list'
+    'server-name-len-past|2|3|^FLAG |list'
+    'reply-echo-wrong|2|3|^FLAG reply-echo|list'
+    'unsolicited-garbage|2|3|^FLAG unsolicited-data|sleep 0.3; list'
+    'server-endless|2|1|giving up|list'
+    'server-endless-drip|2|1|^nbdcli: .*(giving up|within 2 s)|list'
+    'meta-short|2|3|^FLAG |smc base:allocation'
+    'ack-payload|2|3|^FLAG ack-payload|sr'
+    # ---------------------------------------------------------- STARTTLS
+    'starttls-alert|2|1|TLS handshake failed: the server sent the alert|starttls'
+    'starttls-plaintext|2|1|TLS handshake failed|starttls'
+    'starttls-close|2|1|TLS handshake failed|starttls'
+    'starttls-stall|2|1|TLS handshake did not finish within 2 s|starttls'
+    'export-name-short|2|1|closed the connection after 5 bytes of the message|export-name'
+    # ---------------------------------------------------------- transmission
+    'simple-bad-magic|2|3|^FLAG reply-magic|go; read 0 512'
+    'simple-close-mid-data|2|1|closed the connection after 256 bytes|go; read 0 512'
+    'chunk-unknown-type|2|3|^FLAG chunk-type-unknown|'"$P"'; read 0 512'
+    'chunk-error-msg-past|2|3|^FLAG chunk-length|'"$P"'; read 0 512'
+    'chunk-huge-data|2|3|^FLAG chunk-outside-request|'"$P"'; read 0 512'
+    'chunk-huge-error|2|1 3|more than nbdcli accepts|'"$P"'; read 0 512'
+    'chunk-len-past-reply|2|1|reply chunk: the server closed the connection after 12 bytes|'"$P"'; block-status 0 64k'
+    'chunk-data-past-request|2|3|^FLAG chunk-outside-request|'"$P"'; read 0 512'
+    'chunk-data-longer|2|3|^FLAG chunk-outside-request|'"$P"'; read 0 512 --out @O'
+    'hole-huge|2|3|^FLAG chunk-outside-request|'"$P"'; read 0 512 --out @O'
+    'data-far-away|2|3|^FLAG chunk-outside-request|'"$P"'; read 0 512 --out @O'
+    'block-status-no-extents|2|3|^FLAG block-status-no-extents|'"$P"'; block-status 0 64k'
+    'block-status-endless|2|1 3|^FLAG block-status-duplicate-context|'"$P"'; block-status 0 64k'
+    'hole-endless|2|1 3|^nbdcli: .*(giving up|within 2 s)|'"$P"'; read 0 1M'
+    'extended-not-negotiated|2|3|^FLAG eh-not-negotiated|'"$P"'; read 0 512'
+    'reply-to-disc|2|3|^FLAG reply-to-disc|'"$P"'; disc'
+    'xmit-stall|1|1|reply: no reply within 1 s|'"$P"'; read 0 512'
+    'xmit-drip|2|1|no reply within 2 s|'"$P"'; read 0 512'
+)
+
+# Every scenario of the server has a case, and every case a scenario.
+python3 "$server" --list | awk '{print $1}' | sort >"$tmp/scenarios"
+for c in "${cases[@]}"; do echo "${c%%|*}"; done | sort -u >"$tmp/cased"
+if ! cmp -s "$tmp/scenarios" "$tmp/cased"; then
+    diff "$tmp/scenarios" "$tmp/cased" >&2 || :
+    fail "the cases and the server's scenarios differ (< no case, > no scenario)"
+fi
+
+failures=()
+bad ()
+{
+    { set +x; } 2>/dev/null
+    echo "FAIL: $name: $*" >&2
+    failures+=("$name: $*")
+    set -x
+}
+
+start_all=$SECONDS
+for c in "${cases[@]}"; do
+    IFS='|' read -r name tmo statuses rest <<<"$c"
+    script=${rest##*|}
+    pattern=${rest%|*}                  # may hold '|' (alternatives)
+    sock=$tmp/$name.sock
+    outfile=$tmp/$name.data
+    out=$tmp/$name.out
+    rm -f "$outfile"
+
+    spid=
+    start_bg spid python3 "$server" "$name" "$sock" >"$tmp/$name.srv" 2>&1
+    wait_for_socket "$sock"
+
+    target=("$sock")
+    case $script in *@S*) target=() ;; esac
+    script=${script//@S/$sock}
+    script=${script//@O/$outfile}
+    cap=$(( tmo + 5 ))
+    timecmd=()
+    if [ $havetime = yes ]; then
+        timecmd=(/usr/bin/time -f %M -o "$tmp/$name.rss")
+    fi
+
+    t0=$(date +%s.%N)
+    set +e
+    (
+        { set +x; } 2>/dev/null
+        if [ $asan = no ]; then ulimit -v $(( 400 * 1024 )); fi
+        # A runaway write to @O ends with EFBIG, not SIGXFSZ.
+        ulimit -f $(( 8 * 1024 ))
+        trap '' XFSZ
+        exec timeout -k 2 "$cap" "${timecmd[@]}" \
+             "$NBDCLI" -t "$tmo" "${target[@]}" -c 'set errexit off' \
+             -c "$script" -c 'reconnect; list; echo alive'
+    ) </dev/null 2>&1 |
+        { head -c 2000000; echo "[output beyond 2 MB, if any, cut here]"; tail -c 2000000; } >"$out"
+    st=${PIPESTATUS[0]}
+    set -e
+    t1=$(date +%s.%N)
+    kill_pid "$spid"
+    elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+    echo "case $name: status $st, ${elapsed} s"
+
+    # (b) status; sanitizers.
+    if [ "$st" = 124 ] || [ "$st" = 137 ]; then
+        bad "still running after ${cap} s (killed); -t $tmo"
+    elif [[ " $statuses " != *" $st "* ]]; then
+        bad "exit status $st, expected one of: $statuses"
+    fi
+    if grep -aqE 'AddressSanitizer|LeakSanitizer|runtime error:|Sanitizer' "$out"; then
+        bad "sanitizer report"
+    fi
+    # (a) the message.
+    if ! grep -aqE -- "$pattern" "$out"; then
+        bad "no match for /$pattern/"
+    fi
+    # (c) time.
+    if awk -v e="$elapsed" -v l="$(( tmo + 3 ))" 'BEGIN { exit !(e > l) }'; then
+        bad "took ${elapsed} s with -t $tmo (limit $(( tmo + 3 )) s)"
+    fi
+    # (d) memory.
+    if [ -s "$tmp/$name.rss" ]; then
+        rss=$(tail -n 1 "$tmp/$name.rss")
+        case $rss in
+        *[!0-9]*|'') ;;                 # killed: time printed a message
+        *) if [ "$rss" -gt $(( 200 * 1024 )) ]; then
+               bad "maximum RSS ${rss} KiB (limit 200 MiB)"
+           fi ;;
+        esac
+    fi
+    # (e) no raw ESC.
+    if grep -aq $'\x1b' "$out"; then
+        bad "a raw ESC byte in the output"
+    fi
+    # (f) recovery.
+    if ! grep -aq '^alive$' "$out" || ! grep -aqF 'export "good"' "$out"; then
+        bad "the session did not recover (no 'export \"good\"' and 'alive' after reconnect)"
+    fi
+    # --out: nothing beyond the 512-byte request.
+    if [ -e "$outfile" ]; then
+        size=$(stat -c %s "$outfile")
+        if [ "$size" -gt 512 ]; then
+            bad "read 0 512 --out FILE left a FILE of $size bytes"
+        fi
+        rm -f "$outfile"
+    fi
+    if [ ${#failures[@]} -gt 0 ] && [[ ${failures[-1]} == "$name:"* ]]; then
+        { set +x; } 2>/dev/null
+        echo "---- $out (last 40 lines):" >&2
+        tail -n 40 "$out" | cut -c 1-200 >&2
+        echo "----" >&2
+        set -x
+    fi
+done
+echo "all cases: $(( SECONDS - start_all )) s"
+
+if [ ${#failures[@]} -gt 0 ]; then
+    { set +x; } 2>/dev/null
+    echo "${#failures[@]} failure(s):" >&2
+    printf '  %s\n' "${failures[@]}" >&2
+    exit 1
+fi
