@@ -93,6 +93,11 @@ st=0
 [ "$st" = 0 ] || { _show "$sec/stdin.out"; _show "$sec/stdin.err"; fail "stdin script: exit $st"; }
 assert_grep -x -F '   PSK user "alice"' "$sec/stdin.out"
 run script-file 0 "$NBDCLI" -t 5 --json "nbd+unix:///?socket=$tmp/psk.sock" -f "$tmp/script.nbd"
+# The wire trace (with raw bytes) of a PSK and an X.509 session.
+run trace-psk 0 "$NBDCLI" -t 5 --trace=hex --tls-psk "$psk" --tls-username alice \
+    "nbd+unix:///?socket=$tmp/psk.sock" -c 'starttls; sr; go; read 0 16; state; set'
+run trace-x509 0 "$NBDCLI" -t 5 --trace=hex --tls-certificates "$pki" \
+    "nbds+unix:///?socket=$tmp/x509.sock" -c 'starttls; info; state'
 assert_grep -F '"psk_username":"alice"' "$sec/script-file.out"
 # `connect' inside the session.
 run connect 0 "$NBDCLI" -t 5 \
