@@ -3,7 +3,7 @@
  * nbd_quote and nbd_string_ok get the raw bytes (NULs included);
  * nbd_parse_hex gets them as a C string.  Checks: a quoted string is
  * "..." with no raw control byte in it (a server's bytes cannot drive
- * the terminal), and nbd_parse_hex appends at most half the input on
+ * the terminal), valid text without controls is shown as it is, and nbd_parse_hex appends at most half the input on
  * success and nothing on failure.
  *
  * Copyright the nbdcli authors, MIT licence.
@@ -18,14 +18,30 @@
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
+/* Bytes nbd_quote escapes even in valid UTF-8: ASCII controls, the C1
+ * controls (U+0080-U+009F) and the bidirectional formatting characters
+ * (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069).
+ */
 static bool
 has_control (const uint8_t *p, size_t n)
 {
   size_t i;
 
-  for (i = 0; i < n; i++)
+  for (i = 0; i < n; i++) {
     if (p[i] < 0x20 || p[i] == 0x7f)
       return true;
+    if (i + 1 < n && p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
+      return true;
+    if (i + 1 < n && p[i] == 0xd8 && p[i + 1] == 0x9c)
+      return true;
+    if (i + 2 < n && p[i] == 0xe2 && p[i + 1] == 0x80
+        && (p[i + 2] == 0x8e || p[i + 2] == 0x8f
+            || (p[i + 2] >= 0xaa && p[i + 2] <= 0xae)))
+      return true;
+    if (i + 2 < n && p[i] == 0xe2 && p[i + 1] == 0x81
+        && p[i + 2] >= 0xa6 && p[i + 2] <= 0xa9)
+      return true;
+  }
   return false;
 }
 
