@@ -226,7 +226,8 @@ main (int argc, char *argv[])
     }
   }
   /* Colour only for a person: a terminal, no NO_COLOR, no JSON. */
-  cli.color = isatty (1) && !getenv ("NO_COLOR") && !cli.json;
+  cli.color = isatty (1) && !getenv ("NO_COLOR") && !cli.json
+    && getenv ("TERM") && strcmp (getenv ("TERM"), "dumb") != 0;
 
   if (optind < ac && strcmp (av[optind], "check") == 0) {
     check_mode = true;

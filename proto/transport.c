@@ -299,6 +299,11 @@ transport_read (struct transport *t, void *buf, size_t n)
     snprintf (t->err, sizeof t->err, "not connected");
     return IO_ERROR;
   }
+  /* A server that never stops sending still meets the exchange's
+   * deadline, checked before each read, not only while waiting.
+   */
+  if (t->deadline_ms && transport_now_ms () >= t->deadline_ms)
+    return IO_TIMEOUT;
   while (t->got < n) {
     bool again;
     ssize_t r;
