@@ -153,6 +153,11 @@ learn (char ***v, size_t *n, const char *name)
 {
   size_t i;
 
+  /* Names for completion: a server listing endless names gets the
+   * first thousand remembered.
+   */
+  if (*n >= 1000)
+    return;
   for (i = 0; i < *n; i++)
     if (strcmp ((*v)[i], name) == 0)
       return;
@@ -558,7 +563,10 @@ on_meta (struct session *s, struct exchange *x, const struct nbd_rep_meta *m)
   size_t i;
 
   session_learn_context (s, name);
-  if (x->opt != NBD_OPT_SET_META_CONTEXT) {
+  /* A bounded model: past 10000 contexts in one reply, no more are kept
+   * (or checked for duplicate ids).
+   */
+  if (x->opt != NBD_OPT_SET_META_CONTEXT || x->nids >= 10000) {
     free (name);
     return;
   }

@@ -45,7 +45,7 @@ struct rstate {
   const struct xreq *r;
   struct xresult *res;
   struct range *ranges;         /* content and hole chunks seen */
-  size_t nranges;
+  size_t nranges, ranges_cap;
   bool overlap_flagged;
   uint32_t *ctx_seen;
   size_t nctx_seen;
@@ -183,9 +183,12 @@ place (struct session *s, struct rstate *st, uint64_t off, uint64_t len,
       st->overlap_flagged = true;
     }
   if (st->nranges < 100000) {
-    st->ranges = realloc (st->ranges, (st->nranges + 1) * sizeof *st->ranges);
-    if (!st->ranges)
-      abort ();
+    if (st->nranges == st->ranges_cap) {
+      st->ranges_cap = st->ranges_cap ? st->ranges_cap * 2 : 16;
+      st->ranges = realloc (st->ranges, st->ranges_cap * sizeof *st->ranges);
+      if (!st->ranges)
+        abort ();
+    }
     st->ranges[st->nranges].start = off;
     st->ranges[st->nranges].end = off + len;
     st->nranges++;
@@ -210,6 +213,8 @@ saw_context (struct session *s, struct rstate *st, uint32_t id)
       st->dup_flagged = true;
       return;
     }
+  if (st->nctx_seen >= 1000)
+    return;
   st->ctx_seen = realloc (st->ctx_seen,
                           (st->nctx_seen + 1) * sizeof (uint32_t));
   if (!st->ctx_seen)
@@ -298,6 +303,7 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
   const struct xreq *r = st->r;
   enum io_status io;
   uint8_t *p = NULL, *frame = NULL;
+  uint8_t small[256];
   const char *bad;
 
   memcpy (h, first4, 4);
@@ -386,14 +392,19 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
     session_close (s, "chunk too long");
     return -1;
   }
-  frame = malloc (hl + hdr.length);
-  if (!frame)
+  /* Small chunks (the usual holes, errors and short block status) use
+   * a buffer on the stack: an endless stream of them costs no heap.
+   */
+  if (hl + hdr.length <= sizeof small)
+    frame = small;
+  else if ((frame = malloc (hl + hdr.length)) == NULL)
     abort ();
   memcpy (frame, h, hl);
   p = frame + hl;
   io = session_rd (s, p, hdr.length);
   if (io != IO_OK) {
-    free (frame);
+    if (frame != small)
+      free (frame);
     return session_io_failed (s, io, "reply chunk");
   }
   ev_wire (s, false, ext ? WIRE_EXT_CHUNK : WIRE_CHUNK, frame,
@@ -436,7 +447,8 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
     ev_hole (s, off, size);
     if (place (s, st, off, size, "OFFSET_HOLE")
         && sink_zeroes (s, r, off, size) == -1) {
-      free (frame);
+      if (frame != small)
+        free (frame);
       return -1;
     }
     break;
@@ -506,7 +518,8 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
                "type; spec: Structured reply chunk message types",
                "chunk type %u", hdr.type);
   }
-  free (frame);
+  if (frame != small)
+    free (frame);
   return 0;
 }
 
