@@ -506,7 +506,16 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
                "error offset %" PRIu64 " outside the request", e.offset);
     break;
   }
-  default:
+  default: {
+    /* Unknown types are shown raw: the first bytes in hex. */
+    char hex[3 * 32 + 1];
+    size_t i, n = hdr.length < 32 ? hdr.length : 32;
+
+    for (i = 0; i < n; i++)
+      snprintf (hex + 3 * i, 4, "%s%02x", i ? " " : "", p[i]);
+    hex[n ? 3 * n - 1 : 0] = '\0';
+    ev_note (s, "raw payload (%" PRIu64 " bytes): %s%s", hdr.length, hex,
+             hdr.length > n ? " ..." : "");
     if (hdr.type & 0x8000) {
       st->res->error = true;
       ev_note (s, "unknown error chunk type 0x%04x: the request failed",
@@ -517,6 +526,7 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
                "a client MUST hard-disconnect on an unknown non-error chunk "
                "type; spec: Structured reply chunk message types",
                "chunk type %u", hdr.type);
+  }
   }
   if (frame != small)
     free (frame);
@@ -619,6 +629,26 @@ session_request (struct session *s, const struct xreq *r,
 
   memset (res, 0, sizeof *res);
   res->form = -1;
+  /* Nothing may be waiting before a request goes out: one request at a
+   * time, so bytes here are more than the last reply held (a simple
+   * reply longer than its request, say).
+   */
+  if (transport_pending (&s->t) > 0) {
+    uint8_t junk[4];
+    enum io_status jst = session_rd (s, junk, 4);
+
+    if (jst == IO_EOF)
+      return session_io_failed (s, jst, "before sending the request");
+    ev_flag (s, "unsolicited-data",
+             "the server sends only the replies to requests; spec: "
+             "Transmission phase",
+             "bytes (first %02x %02x %02x %02x) arrived when no request "
+             "was waiting: more data than the last reply held",
+             junk[0], junk[1], junk[2], junk[3]);
+    ev_error (s, "the framing is lost");
+    session_close (s, "framing lost");
+    return -1;
+  }
   /* The whole reply within the timeout (endless chunks cannot hold us). */
   s->t.deadline_ms = transport_now_ms () + s->timeout_ms;
   if (s->cur.eh)

@@ -184,6 +184,7 @@ enum fault
   F_BS_BEYOND,
   F_BS_UNKNOWN_CONTEXT,
   F_BS_NO_EXTENTS,
+  F_SIMPLE_LONG,
   NR_FAULTS
 };
 
@@ -220,6 +221,7 @@ static const char *const fault_names[NR_FAULTS] = {
   [F_BS_BEYOND] = "bs-beyond",
   [F_BS_UNKNOWN_CONTEXT] = "bs-unknown-context",
   [F_BS_NO_EXTENTS] = "bs-no-extents",
+  [F_SIMPLE_LONG] = "simple-long",
 };
 
 static bool faults[NR_FAULTS];
@@ -1512,6 +1514,14 @@ do_read (struct conn *c, const struct request *req)
 
   if (reply_mode (c) == REPLY_SIMPLE && FAULT (ERROR_UNDEFINED))
     return send_simple (c, req, 42, NULL, 0);
+  if (reply_mode (c) == REPLY_SIMPLE && FAULT (SIMPLE_LONG)) {
+    /* 8 bytes more than asked for. */
+    static const uint8_t extra[8] = { 0xee, 0xee, 0xee, 0xee,
+                                      0xee, 0xee, 0xee, 0xee };
+    if (send_simple (c, req, 0, disk + off, req->length) == -1)
+      return -1;
+    return conn_write (c, extra, sizeof extra);
+  }
   if (reply_mode (c) == REPLY_SIMPLE)
     return send_simple (c, req, 0, disk + off, req->length);
   if (req->length == 0)

@@ -108,6 +108,7 @@ cases=(
     'bs-beyond|plain|block-status-beyond-request|eh; smc base:allocation; go; block-status 0 64k'
     'bs-unknown-context|plain|block-status-unknown-context|sr; smc base:allocation; go; block-status 0 64k'
     'bs-no-extents|plain|block-status-no-extents|sr; smc base:allocation; go; block-status 0 64k'
+    'simple-long|plain|unsolicited-data|go; read 0 512; sleep 0.2; read 0 512'
 )
 
 # ---------------------------------------------------------------------
