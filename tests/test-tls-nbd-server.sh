@@ -99,22 +99,6 @@ session ()
     ns_stop
 }
 
-# assert_order FILE STRING...: each fixed STRING occurs in FILE, on a
-# line after the first occurrence of the one before.
-assert_order ()
-{
-    local file=$1 prev=0 n s
-    shift
-    for s in "$@"; do
-        n=$(awk -v s="$s" -v p="$prev" 'NR > p && index($0, s) { print NR; exit }' "$file")
-        if [ -z "$n" ]; then
-            { set +x; } 2>/dev/null
-            _show "$file"
-            fail "assert_order: \"$s\" not found after line $prev of $file"
-        fi
-        prev=$n
-    done
-}
 
 tlsuri="nbds://127.0.0.1:@PORT@/tlsexp?tls-certificates=$pki"
 # Any final reply by name: the ACK or an error.

@@ -25,33 +25,7 @@ make_pki "$pki"
 psk=$tmp/keys.psk
 make_psk "$psk" alice
 
-# session NAME STATUS ARGS...: run nbdcli ARGS (with a 5 s timeout),
-# which must exit with STATUS; its output is left in $out.
-session ()
-{
-    local name=$1 want=$2
-    shift 2
-    expect_status "$want" "$NBDCLI" -t 5 "$@"
-    out=$tmp/$name.out
-    mv "$tmp/out" "$out"
-}
 
-# assert_order FILE STRING...: each fixed STRING occurs in FILE, on a
-# line after the first occurrence of the one before.
-assert_order ()
-{
-    local file=$1 prev=0 n s
-    shift
-    for s in "$@"; do
-        n=$(awk -v s="$s" -v p="$prev" 'NR > p && index($0, s) { print NR; exit }' "$file")
-        if [ -z "$n" ]; then
-            { set +x; } 2>/dev/null
-            _show "$file"
-            fail "assert_order: \"$s\" not found after line $prev of $file"
-        fi
-        prev=$n
-    done
-}
 
 # ---------------------------------------------------------------------
 # The servers, each on its own Unix socket.
