@@ -685,34 +685,47 @@ p_forced_abort (struct ctx *c)
   return V_FLAG;
 }
 
+/* The verdict on replies that must not be NBD_REP_ERR_TLS_REQD: FLAG
+ * if one is, ERROR if one is missing, else PASS.
+ */
+static enum verdict
+no_tls_reqd (const int64_t *r, int n)
+{
+  int i;
+
+  for (i = 0; i < n; i++)
+    if (r[i] == NBD_REP_ERR_TLS_REQD)
+      return V_FLAG;
+  for (i = 0; i < n; i++)
+    if (r[i] < 0)
+      return V_ERROR;
+  return V_PASS;
+}
+
 static enum verdict
 p_no_tls_reqd_after_tls (struct ctx *c)
 {
-  int64_t r1, r2, r3;
+  int64_t r[3];
+  enum verdict v;
 
   if (fresh (c, -1) == -1 || tls (c) == -1)
     return V_ERROR;
-  r1 = o_info (c, NBD_OPT_INFO, "nbdcli-probe-no-such-export", 0xffff);
-  r2 = o (c, 0x1234, NULL, 0);
-  r3 = o (c, NBD_OPT_LIST, NULL, 0);
-  evf (c, "after TLS: INFO of a missing export → %s", rname (r1));
-  evf (c, "unknown option → %s", rname (r2));
-  evf (c, "LIST → %s", rname (r3));
-  if (r1 == NBD_REP_ERR_TLS_REQD || r2 == NBD_REP_ERR_TLS_REQD
-      || r3 == NBD_REP_ERR_TLS_REQD)
-    return V_FLAG;
-  if (r1 < 0 || r2 < 0 || r3 < 0)
-    return V_ERROR;
-  if (r2 != NBD_REP_ERR_UNSUP)
+  r[0] = o_info (c, NBD_OPT_INFO, "nbdcli-probe-no-such-export", 0xffff);
+  r[1] = o (c, 0x1234, NULL, 0);
+  r[2] = o (c, NBD_OPT_LIST, NULL, 0);
+  evf (c, "after TLS: INFO of a missing export → %s", rname (r[0]));
+  evf (c, "unknown option → %s", rname (r[1]));
+  evf (c, "LIST → %s", rname (r[2]));
+  v = no_tls_reqd (r, 3);
+  if (v == V_PASS && r[1] != NBD_REP_ERR_UNSUP)
     return V_WARN;
-  return V_PASS;
+  return v;
 }
 
 static enum verdict
 p_selective_scope (struct ctx *c)
 {
   int64_t r[4];
-  int i;
 
   if (fresh (c, -1) == -1)
     return V_ERROR;
@@ -724,20 +737,13 @@ p_selective_scope (struct ctx *c)
   evf (c, "LIST → %s", rname (r[1]));
   evf (c, "LIST_META_CONTEXT → %s", rname (r[2]));
   evf (c, "unknown → %s", rname (r[3]));
-  for (i = 0; i < 4; i++)
-    if (r[i] == NBD_REP_ERR_TLS_REQD)
-      return V_FLAG;
-  for (i = 0; i < 4; i++)
-    if (r[i] < 0)
-      return V_ERROR;
-  return V_PASS;
+  return no_tls_reqd (r, 4);
 }
 
 static enum verdict
 p_notls_options (struct ctx *c)
 {
   int64_t r[4];
-  int i;
 
   if (fresh (c, -1) == -1)
     return V_ERROR;
@@ -751,10 +757,10 @@ p_notls_options (struct ctx *c)
   evf (c, "LIST → %s", rname (r[1]));
   evf (c, "INFO → %s", rname (r[2]));
   evf (c, "unknown → %s", rname (r[3]));
-  for (i = 0; i < 4; i++)
-    if (r[i] == NBD_REP_ERR_TLS_REQD)
-      return V_FLAG;
-  return V_PASS;
+  /* A NOTLS server may refuse the options for other reasons; only
+   * TLS_REQD is wrong here.
+   */
+  return no_tls_reqd (r, 4) == V_FLAG ? V_FLAG : V_PASS;
 }
 
 static enum verdict
