@@ -95,6 +95,25 @@ rname (int64_t r)
   return buf;
 }
 
+/* Ends a connection as a client MUST (ABORT, or DISC in transmission),
+ * within a second; what the server does then judges nothing.
+ */
+static void
+end_politely (struct session *s)
+{
+  int saved = s->timeout_ms;
+  size_t nflags = s->nprobe_flags;
+
+  if (transport_is_open (&s->t) && s->phase != PHASE_DISCONNECTED) {
+    s->timeout_ms = 1000;
+    session_disconnect (s);
+    s->timeout_ms = saved;
+    s->nprobe_flags = nflags;   /* a courtesy: it judges nothing */
+  }
+  if (transport_is_open (&s->t))
+    session_close (s, NULL);
+}
+
 /* A fresh connection. */
 static int
 fresh (struct ctx *c, int64_t client_flags)
@@ -258,7 +277,7 @@ p_tls_reset_sr_df (struct ctx *c)
     uint16_t fl = c->s->cur.tflags;
 
     /* The control: without any structured reply request, is DF set? */
-    session_close (c->s, NULL);
+    end_politely (c->s);
     if (fresh (c, -1) == 0 && tls (c) == 0
         && o_info (c, NBD_OPT_INFO, c->export, 0xffff) == NBD_REP_ACK
         && (c->s->cur.tflags & NBD_FLAG_SEND_DF))
@@ -291,7 +310,7 @@ p_tls_reset_sr_read (struct ctx *c)
     return evf (c, "READ: %s", c->s->last_error), V_ERROR;
   if (res.form == 1) {
     /* The control: without any structured reply request? */
-    session_close (c->s, NULL);
+    end_politely (c->s);
     if (fresh (c, -1) == 0 && tls (c) == 0
         && o_info (c, NBD_OPT_GO, c->export, 0xffff) == NBD_REP_ACK
         && request (c, NBD_CMD_READ, 0, 0, small (c), &res) == 0
@@ -926,6 +945,37 @@ p_meta_list_rules (struct ctx *c)
 }
 
 static enum verdict
+p_meta_distinct_ids (struct ctx *c)
+{
+  char *a = NULL, *b = NULL;
+  int64_t r;
+  size_t i;
+
+  if (prep (c) == -1)
+    return V_ERROR;
+  o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
+  /* Two contexts the server offers, from a LIST with no query. */
+  r = o_meta (c, NBD_OPT_LIST_META_CONTEXT, c->export, 0);
+  if (r != NBD_REP_ACK)
+    return evf (c, "lmc: %s", rname (r)), V_ERROR;
+  for (i = 0; i < c->s->ncontexts && !b; i++)
+    if (!a)
+      a = c->s->contexts[i];
+    else if (strcmp (c->s->contexts[i], a) != 0)
+      b = c->s->contexts[i];
+  if (!b)
+    return evf (c, "the server offers fewer than two contexts"), V_SKIP;
+  r = o_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 2, a, b);
+  evf (c, "smc %s %s → %s, %zu context(s)", a, b, rname (r),
+       c->s->cur.nctx);
+  if (r != NBD_REP_ACK)
+    return V_ERROR;
+  if (c->s->cur.nctx == 2 && c->s->cur.ctx[0].id == c->s->cur.ctx[1].id)
+    return evf (c, "both got id %" PRIu32, c->s->cur.ctx[0].id), V_FLAG;
+  return V_PASS;
+}
+
+static enum verdict
 p_meta_status (struct ctx *c)
 {
   struct xresult res;
@@ -1009,7 +1059,7 @@ p_no_zeroes (struct ctx *c)
   enum verdict v;
 
   v = export_name_len (c, NBD_FLAG_C_FIXED_NEWSTYLE, 134);
-  session_close (c->s, NULL);
+  end_politely (c->s);
   if (v != V_PASS || !c->server_no_zeroes)
     return v;
   v = export_name_len (c, NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES,
@@ -1232,6 +1282,9 @@ static const struct probe probes[] = {
     "LIST_META_CONTEXT ignores unknown namespaces and lists base:allocation "
     "for base:; SET base: selects nothing", "NBD_OPT_LIST_META_CONTEXT",
     p_meta_list_rules },
+  { "meta-distinct-ids", N_META,
+    "two contexts in one SET_META_CONTEXT get distinct ids",
+    "NBD_OPT_SET_META_CONTEXT", p_meta_distinct_ids },
   { "meta-status", N_META | N_XMIT,
     "block status has one well-formed chunk per selected context; REQ_ONE "
     "gives one extent", "NBD_CMD_BLOCK_STATUS", p_meta_status },
@@ -1314,7 +1367,11 @@ discover (struct ctx *c)
   s->no_auto_tls = true;
   r = o (c, NBD_OPT_STARTTLS, NULL, 0);
   s->no_auto_tls = false;
-  session_close (s, NULL);
+  /* After an ACK the server expects a handshake: just close. */
+  if (r == NBD_REP_ACK)
+    session_close (s, NULL);
+  else
+    end_politely (s);
   /* A server that refuses STARTTLS is in NOTLS mode, whatever else it
    * says (TLS_REQD from it is then a fault, found by notls-options).
    */
@@ -1348,11 +1405,11 @@ discover (struct ctx *c)
     if (r == NBD_REP_ACK)
       c->size = s->cur.size;
   }
-  session_close (s, NULL);
+  end_politely (s);
   if (fresh (c, -1) == 0) {
     if (!c->can_tls || tls (c) == 0)
       c->eh = o (c, NBD_OPT_EXTENDED_HEADERS, NULL, 0) == NBD_REP_ACK;
-    session_close (s, NULL);
+    end_politely (s);
   }
   c->ev[0] = '\0';
   return 0;
@@ -1497,16 +1554,7 @@ run_check (struct session *s, struct args *a, int first_id)
       if (v == V_ERROR && s->last_error[0] && !strstr (c.ev, s->last_error))
         evf (&c, "%s", s->last_error);
     }
-    /* End politely (ABORT or DISC), as a client MUST; whatever the
-     * server does then is not part of this probe's verdict.
-     */
-    if (transport_is_open (&s->t)) {
-      s->timeout_ms = 1000;
-      session_disconnect (s);
-      s->timeout_ms = saved_timeout > 5000 ? 5000 : saved_timeout;
-      if (transport_is_open (&s->t))
-        session_close (s, NULL);
-    }
+    end_politely (s);
     counts[v]++;
     report (&c, p, v);
   }
