@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test-build.sh: the build itself: --dump-config agrees with config.h,
-# and make install / uninstall honour DESTDIR and PREFIX.
+# and make install / uninstall honour DESTDIR and PREFIX; make distclean
+# returns a copy of the sources to what it was.
 
 # shellcheck source=tests/functions.sh
 . "${srcdir:-tests}/functions.sh"
@@ -46,3 +47,20 @@ make uninstall DESTDIR="$dest" PREFIX=/usr >"$tmp/uninstall.log" 2>&1 ||
     { _show "$tmp/uninstall.log"; fail "make uninstall failed"; }
 [ ! -e "$dest/usr/bin/nbdcli" ] || fail "make uninstall left nbdcli"
 [ ! -e "$dest/usr/share/man/man1/nbdcli.1" ] || fail "make uninstall left nbdcli.1"
+
+# make distclean in a copy of the sources leaves exactly what was there
+# before configure and make.
+src=$tmp/distclean
+mkdir "$src"
+(cd "$srcdir/.." && tar --exclude=.git --exclude='*.o' --exclude=./nbdcli \
+    --exclude=./Makefile --exclude=./config.h --exclude='./config.log*' \
+    --exclude='*.old' --exclude='./tests/*.log' --exclude=./tests/flawed-server \
+    --exclude='./tests/fuzz/fuzz-*[!c]' --exclude=./tests/fuzz/artifacts \
+    -cf - .) | tar -C "$src" -xf -
+(cd "$src" && find . -type f | sort) > "$tmp/before"
+(cd "$src" && ./configure && make -j2 && make tests/flawed-server &&
+     make distclean) > "$tmp/distclean.log" 2>&1 ||
+    { _show "$tmp/distclean.log"; fail "configure, make, distclean failed"; }
+(cd "$src" && find . -type f | sort) > "$tmp/after"
+diff "$tmp/before" "$tmp/after" > "$tmp/diff" ||
+    { _show "$tmp/diff"; fail "make distclean left or removed files"; }
