@@ -135,3 +135,15 @@ expect_status 0 "$NBDCLI" "nbd://127.0.0.1:$port/alpha" -t 5 -c 'list; go; state
 assert_grep -x -F "connected to 127.0.0.1:$port" "$tmp/out"
 assert_grep -x -F '<- NBD_REP_SERVER (2) to NBD_OPT_LIST (3), length 9: export "alpha"' "$tmp/out"
 assert_grep -x 'export: *"alpha", size 1048576 (1 MiB)' "$tmp/out"
+
+# Transmission: nbd-server has no structured replies (sr gets
+# NBD_REP_ERR_UNSUP), so every reply is a simple one; the data written
+# reads back.
+expect_status 0 "$NBDCLI" "nbd+unix:///alpha?socket=$sock" -t 5 \
+    -c 'sr; go; write 0 "nbd-server"; read 0 10; flush; read 1M 512; disc'
+assert_grep -F '<- simple reply, cookie 1, error 0' "$tmp/out"
+assert_grep -F '<- simple reply, cookie 2, error 0' "$tmp/out"
+assert_grep -F '|nbd-server|' "$tmp/out"
+assert_grep -E '<- simple reply, cookie 4, error [0-9]+ \(NBD_E[A-Z]+\)' "$tmp/out"
+assert_not_grep -F 'structured chunk' "$tmp/out"
+assert_not_grep '^FLAG ' "$tmp/out"
