@@ -395,6 +395,27 @@ first_ctx (struct ctx *c)
   return c->s->cur.nctx ? c->s->cur.ctx[0].id : 0xffffffff;
 }
 
+/* Structured replies and the base:allocation context, as the meta
+ * probes need them.  0, or -1 with the evidence of what failed.
+ */
+static int
+sr_smc (struct ctx *c)
+{
+  int64_t r = o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
+
+  if (r != NBD_REP_ACK) {
+    evf (c, "sr: %s", rname (r));
+    return -1;
+  }
+  r = o_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 1, "base:allocation");
+  if (r != NBD_REP_ACK || c->s->cur.nctx == 0) {
+    evf (c, "smc base:allocation: %s with %zu context(s)", rname (r),
+         c->s->cur.nctx);
+    return -1;
+  }
+  return 0;
+}
+
 static enum verdict
 p_tls_reset_meta (struct ctx *c)
 {
@@ -424,10 +445,8 @@ p_tls_meta_after (struct ctx *c)
 {
   if (fresh (c, -1) == -1 || tls (c) == -1)
     return V_ERROR;
-  if (o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0) != NBD_REP_ACK
-      || o_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 1,
-                 "base:allocation") != NBD_REP_ACK || c->s->cur.nctx == 0)
-    return evf (c, "sr; smc after STARTTLS failed"), V_ERROR;
+  if (sr_smc (c) == -1)
+    return V_ERROR;
   if (o_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
     return evf (c, "GO failed"), V_ERROR;
   return status_for (c, first_ctx (c), true,
@@ -847,10 +866,8 @@ p_meta_replaced (struct ctx *c)
 
   if (prep (c) == -1)
     return V_ERROR;
-  if (o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0) != NBD_REP_ACK
-      || o_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 1,
-                 "base:allocation") != NBD_REP_ACK || !c->s->cur.nctx)
-    return evf (c, "sr; smc failed"), V_ERROR;
+  if (sr_smc (c) == -1)
+    return V_ERROR;
   k = first_ctx (c);
   if (o_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 0) != NBD_REP_ACK)
     return evf (c, "the empty SET: %s", rname (c->s->last_reply)), V_ERROR;
@@ -869,10 +886,8 @@ p_meta_failed_set (struct ctx *c)
 
   if (prep (c) == -1)
     return V_ERROR;
-  if (o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0) != NBD_REP_ACK
-      || o_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 1,
-                 "base:allocation") != NBD_REP_ACK || !c->s->cur.nctx)
-    return evf (c, "sr; smc failed"), V_ERROR;
+  if (sr_smc (c) == -1)
+    return V_ERROR;
   k = first_ctx (c);
   /* A query whose length runs past the option. */
   bytes_put_u32 (&b, strlen (c->export));
@@ -902,10 +917,8 @@ p_meta_export_binding (struct ctx *c)
     return evf (c, "needs a second export (the server lists one)"), V_SKIP;
   if (prep (c) == -1)
     return V_ERROR;
-  if (o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0) != NBD_REP_ACK
-      || o_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 1,
-                 "base:allocation") != NBD_REP_ACK || !c->s->cur.nctx)
-    return evf (c, "sr; smc failed"), V_ERROR;
+  if (sr_smc (c) == -1)
+    return V_ERROR;
   k = first_ctx (c);
   if (o_info (c, NBD_OPT_GO, c->other_export, 0xffff) != NBD_REP_ACK)
     return evf (c, "GO \"%s\" failed", c->other_export), V_ERROR;
@@ -982,11 +995,10 @@ p_meta_status (struct ctx *c)
 
   if (prep (c) == -1)
     return V_ERROR;
-  if (o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0) != NBD_REP_ACK
-      || o_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 1,
-                 "base:allocation") != NBD_REP_ACK || !c->s->cur.nctx
-      || o_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
-    return evf (c, "sr; smc; go failed"), V_ERROR;
+  if (sr_smc (c) == -1)
+    return V_ERROR;
+  if (o_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
+    return evf (c, "GO: %s", rname (c->s->last_reply)), V_ERROR;
   if (request (c, NBD_CMD_BLOCK_STATUS, 0, 0, c->size ? c->size : 1, &res)
       == -1
       || request (c, NBD_CMD_BLOCK_STATUS, NBD_CMD_FLAG_REQ_ONE, 0,
