@@ -33,30 +33,6 @@ phase_name (enum phase p)
   return "?";
 }
 
-static char *
-xstrdup (const char *s)
-{
-  char *r;
-  if (!s)
-    return NULL;
-  r = strdup (s);
-  if (!r)
-    abort ();
-  return r;
-}
-
-static char *
-xstrndup (const uint8_t *s, size_t n)
-{
-  char *r = malloc (n + 1);
-  if (!r)
-    abort ();
-  if (n)
-    memcpy (r, s, n);
-  r[n] = '\0';
-  return r;
-}
-
 void
 nego_clear (struct nego *n)
 {
@@ -717,31 +693,16 @@ read_export_name_reply (struct session *s, const uint8_t *name, size_t len)
   return 0;
 }
 
-int
-session_option (struct session *s, uint32_t opt, const uint8_t *payload,
-                size_t len, uint32_t declared_len)
+/* Bytes that arrived when nothing was asked are a protocol fault; the
+ * most common cause is a second final reply to the previous option.
+ * They are read and shown before a new option goes out.  Returns 0, or
+ * -1 (reported) when the connection is gone or its framing lost.
+ */
+static int
+drain_unsolicited (struct session *s)
 {
-  struct bytes msg = { 0 };
-  struct exchange x = { .opt = opt };
   enum io_status st;
-  unsigned nreplies = 0;
-  int ret = -1;
-  char whatbuf[64];
-  uint32_t prev_opt = s->last_option;
-  bool prev_answered = s->have_last_reply;
-  bool was_abandoned = s->reply_abandoned;
-  bool echo_bad = false;
-  unsigned ours = 0;
 
-  /* The whole exchange, every reply included, within the timeout: a
-   * server dripping endless replies cannot hold nbdcli.
-   */
-  s->t.deadline_ms = transport_now_ms () + s->timeout_ms;
-
-  /* Bytes that arrived when nothing was asked are a protocol fault;
-   * the most common cause is a second final reply to the previous
-   * option.  They are read and shown before the new option goes out.
-   */
   while (transport_is_open (&s->t) && transport_pending (&s->t) > 0) {
     uint8_t h[NBD_OPT_REPLY_HDR_LEN];
     struct nbd_opt_reply_hdr hdr;
@@ -749,7 +710,7 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
 
     st = rd (s, h, sizeof h);
     if (st != IO_OK)
-      goto failed;
+      return io_failed (s, st, "before sending the option");
     nbd_decode_opt_reply_hdr (h, &hdr);
     if (hdr.magic == NBD_OPT_REPLY_MAGIC && hdr.length <= MAX_REPLY_LEN) {
       p = malloc (hdr.length ? hdr.length : 1);
@@ -758,7 +719,7 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
       st = rd (s, p, hdr.length);
       if (st != IO_OK) {
         free (p);
-        goto failed;
+        return io_failed (s, st, "before sending the option");
       }
       ev_opt_reply (s, &hdr, p);
       if (s->reply_abandoned)
@@ -781,18 +742,39 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
                "option was sent");
       ev_error (s, "the framing is lost");
       session_close (s, "framing lost");
-      s->t.deadline_ms = 0;
       return -1;
     }
   }
   if (!transport_is_open (&s->t)) {
     ev_error (s, "not connected");
-    s->t.deadline_ms = 0;
     return -1;
   }
-  if (0) {
-  failed:
-    io_failed (s, st, "before sending the option");
+  return 0;
+}
+
+
+int
+session_option (struct session *s, uint32_t opt, const uint8_t *payload,
+                size_t len, uint32_t declared_len)
+{
+  struct bytes msg = { 0 };
+  struct exchange x = { .opt = opt };
+  enum io_status st;
+  unsigned nreplies = 0;
+  int ret = -1;
+  char whatbuf[64];
+  uint32_t prev_opt = s->last_option;
+  bool prev_answered = s->have_last_reply;
+  bool was_abandoned = s->reply_abandoned;
+  bool echo_bad = false;
+  unsigned ours = 0;
+
+  /* The whole exchange, every reply included, within the timeout: a
+   * server dripping endless replies cannot hold nbdcli.
+   */
+  s->t.deadline_ms = transport_now_ms () + s->timeout_ms;
+
+  if (drain_unsolicited (s) == -1) {
     s->t.deadline_ms = 0;
     return -1;
   }

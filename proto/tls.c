@@ -25,18 +25,7 @@
 
 #include "events.h"
 #include "session.h"
-
-static char *
-xstrdup (const char *s)
-{
-  char *r;
-  if (!s)
-    return NULL;
-  r = strdup (s);
-  if (!r)
-    abort ();
-  return r;
-}
+#include "wire.h"
 
 void
 tls_info_clear (struct tls_info *i)

@@ -14,21 +14,6 @@
 #include "uri.h"
 #include "wire.h"
 
-static char *
-xstrndup (const char *s, size_t n)
-{
-  char *r = strndup (s, n);
-  if (!r)
-    abort ();
-  return r;
-}
-
-static char *
-xstrdup (const char *s)
-{
-  return s ? xstrndup (s, strlen (s)) : NULL;
-}
-
 static int
 fail (char *err, size_t errlen, const char *fmt, ...)
 {

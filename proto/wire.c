@@ -79,6 +79,25 @@ bytes_free (struct bytes *b)
   b->len = b->cap = 0;
 }
 
+char *
+xstrdup (const char *s)
+{
+  return s ? xstrndup (s, strlen (s)) : NULL;
+}
+
+char *
+xstrndup (const void *s, size_t n)
+{
+  char *r = malloc (n + 1);
+
+  if (!r)
+    abort ();
+  if (n)
+    memcpy (r, s, n);
+  r[n] = '\0';
+  return r;
+}
+
 uint16_t
 get_u16 (const uint8_t *p)
 {

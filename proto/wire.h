@@ -28,6 +28,12 @@ extern void bytes_put_u64 (struct bytes *b, uint64_t v);
 extern void bytes_reset (struct bytes *b);
 extern void bytes_free (struct bytes *b);
 
+/* Allocation that cannot fail (nbdcli aborts when memory runs out).
+ * xstrdup (NULL) is NULL; xstrndup copies N bytes and adds a NUL.
+ */
+extern char *xstrdup (const char *s);
+extern char *xstrndup (const void *s, size_t n);
+
 extern uint16_t get_u16 (const uint8_t *p);
 extern uint32_t get_u32 (const uint8_t *p);
 extern uint64_t get_u64 (const uint8_t *p);
