@@ -64,8 +64,18 @@ expect {
     -re {\nalive-2} {}
     timeout { puts "FAIL: shell dead after the server died"; exit 1 }
 }
+# Ctrl-D only once the line editor reads again: sent earlier, the
+# terminal (still in canonical mode) would swallow it as its own EOF.
+expect {
+    -ex {nbd[disconnected]> } {}
+    timeout { puts "FAIL: no prompt after alive-2"; exit 1 }
+}
 send "\004"
-expect eof
+# Every wait bounded: the exit, then its status.
+expect {
+    eof {}
+    timeout { puts "FAIL: nbdcli did not exit after Ctrl-D"; exit 1 }
+}
 lassign [wait] - - - st
 exit $st
 EXP
