@@ -16,7 +16,8 @@
 #include "tokenize.h"
 #include "wire.h"
 
-struct session *complete_session;
+/* The session whose learned names complete EXPORT and CONTEXT words. */
+static struct session *complete_session;
 
 struct cands {
   char **v;
@@ -55,9 +56,7 @@ add (struct cands *c, const char *word, const char *cand)
       bytes_free (&b);
       return;
     }
-  c->v = realloc (c->v, (c->n + 2) * sizeof (char *));
-  if (!c->v)
-    abort ();
+  c->v = xrealloc (c->v, (c->n + 2) * sizeof (char *));
   c->v[c->n++] = (char *) b.data;
   c->v[c->n] = NULL;
 }
@@ -126,13 +125,13 @@ add_for_letter (struct cands *c, char letter, const char *word)
   switch (letter) {
   case 'e':
     if (s)
-      for (i = 0; i < s->nexports; i++)
-        add (c, word, s->exports[i]);
+      for (i = 0; i < s->learned.nexports; i++)
+        add (c, word, s->learned.exports[i]);
     break;
   case 'c':
     if (s)
-      for (i = 0; i < s->ncontexts; i++)
-        add (c, word, s->contexts[i]);
+      for (i = 0; i < s->learned.ncontexts; i++)
+        add (c, word, s->learned.contexts[i]);
     break;
   case 'f':
     add_files (c, word);
@@ -167,7 +166,8 @@ add_for_letter (struct cands *c, char letter, const char *word)
 }
 
 char **
-complete_line (const char *line_to_cursor, const char *word)
+complete_line (struct session *s, const char *line_to_cursor,
+               const char *word)
 {
   struct cands c = { 0 };
   struct cmdline *cmds;
@@ -177,6 +177,7 @@ complete_line (const char *line_to_cursor, const char *word)
   const struct command *cmd;
   int argi, npos, i;
 
+  complete_session = s;
   if (tokenize (line_to_cursor, true, &cmds, &n, &open_quote, &err) == -1)
     return NULL;
   /* Words before the one being completed, in the last command. */

@@ -26,7 +26,6 @@
 #define SANITIZED 0
 #endif
 
-struct cli cli = { .progname = "nbdcli", .errexit = true };
 
 
 static void __attribute__ ((noreturn))
@@ -62,7 +61,7 @@ usage (FILE *fp, int status)
 "Without -c or -f, a terminal on stdin gets the interactive shell and\n"
 "anything else is read as a script.  Exit status: 0 nothing flagged,\n"
 "1 a command failed, 2 usage error, 3 the server was flagged.\n",
-           cli.progname);
+           out_where.progname);
   exit (status);
 }
 
@@ -124,14 +123,14 @@ main (int argc, char *argv[])
 
   signal (SIGPIPE, SIG_IGN);
   session_init (&s);
+  shell.run_file = run_file;
+  shell.complete_line = complete_line;
 
   /* "[ SERVER-CMD ARGS... ]" is taken out before option parsing: all of
    * it belongs to the server.
    */
-  av = calloc (argc + 1, sizeof (char *));
-  acts = calloc (argc + 1, sizeof *acts);
-  if (!av || !acts)
-    abort ();
+  av = xcalloc (argc + 1, sizeof (char *));
+  acts = xcalloc (argc + 1, sizeof *acts);
   for (i = 0; i < argc; i++) {
     if (i > 0 && !server && strcmp (argv[i], "[") == 0) {
       int j;
@@ -139,11 +138,11 @@ main (int argc, char *argv[])
         ;
       if (j >= argc) {
         fprintf (stderr, "%s: \"[\" without a matching \"]\"\n",
-                 cli.progname);
+                 out_where.progname);
         exit (CMD_USAGE);
       }
       if (j == i + 1) {
-        fprintf (stderr, "%s: empty server command \"[ ]\"\n", cli.progname);
+        fprintf (stderr, "%s: empty server command \"[ ]\"\n", out_where.progname);
         exit (CMD_USAGE);
       }
       server = argv + i + 1;
@@ -154,7 +153,7 @@ main (int argc, char *argv[])
     av[ac++] = argv[i];
   }
 
-  av[0] = (char *) cli.progname;   /* getopt's messages say "nbdcli" */
+  av[0] = (char *) out_where.progname;   /* getopt's messages say "nbdcli" */
   while ((c = getopt_long (ac, av, "c:f:t:Vh", long_opts, NULL)) != -1) {
     switch (c) {
     case 'c':
@@ -188,7 +187,7 @@ main (int argc, char *argv[])
         exit (CMD_USAGE);
       break;
     case OPT_JSON:
-      cli.json = true;
+      shell.disp.json = true;
       break;
     case OPT_EXPORT:
       apply_setting (&s, "export", optarg);
@@ -198,12 +197,12 @@ main (int argc, char *argv[])
       break;
     case OPT_TRACE:
       if (!optarg || strcmp (optarg, "on") == 0)
-        cli.trace = 1;
+        shell.disp.trace = 1;
       else if (strcmp (optarg, "hex") == 0)
-        cli.trace = 2;
+        shell.disp.trace = 2;
       else {
         fprintf (stderr, "%s: --trace=%s: expected on or hex\n",
-                 cli.progname, optarg);
+                 out_where.progname, optarg);
         exit (CMD_USAGE);
       }
       break;
@@ -221,13 +220,15 @@ main (int argc, char *argv[])
       usage (stdout, 0);
     default:
       fprintf (stderr, "Try `%s --help' for more information.\n",
-               cli.progname);
+               out_where.progname);
       exit (CMD_USAGE);
     }
   }
   /* Colour only for a person: a terminal, no NO_COLOR, no JSON. */
-  cli.color = isatty (1) && !getenv ("NO_COLOR") && !cli.json
+  shell.disp.color = isatty (1) && !getenv ("NO_COLOR") && !shell.disp.json
     && getenv ("TERM") && strcmp (getenv ("TERM"), "dumb") != 0;
+  /* The one place where the session's sink is chosen. */
+  display_attach (&shell.disp, &s);
 
   if (optind < ac && strcmp (av[optind], "check") == 0) {
     check_mode = true;
@@ -237,7 +238,7 @@ main (int argc, char *argv[])
     target = av[optind++];
   first_id = optind;
   if ((!check_mode && optind < ac) || (target && server)) {
-    fprintf (stderr, "%s: more than one target\n", cli.progname);
+    fprintf (stderr, "%s: more than one target\n", out_where.progname);
     usage (stderr, CMD_USAGE);
   }
 
@@ -255,6 +256,7 @@ main (int argc, char *argv[])
     for (k = first_id; k < ac && n < 255; k++)
       argv_check[n++] = av[k];
     argv_check[n] = NULL;
+    a.out = stdout;
     a.argc = n;
     a.argv = argv_check;
     a.quoted = quoted;
@@ -267,18 +269,18 @@ main (int argc, char *argv[])
       if (server)
         nbd_target_command (nserver, server, &t);
       else if (!target) {
-        fprintf (stderr, "%s: check: no target\n", cli.progname);
+        fprintf (stderr, "%s: check: no target\n", out_where.progname);
         exit (CMD_USAGE);
       }
       else if (nbd_parse_target (target, &t, err, sizeof err) == -1) {
-        fprintf (stderr, "%s: %s\n", cli.progname, err);
+        fprintf (stderr, "%s: %s\n", out_where.progname, err);
         exit (CMD_USAGE);
       }
       session_set_target (&s, &t);
     }
-    cli.cur_cmd = "check";
+    out_where.cmd = "check";
     status = run_check (&s, &a, 1);
-    if (status != CMD_USAGE && s.nflags > 0)
+    if (status != CMD_USAGE && shell.audit_flags > 0)
       status = 3;
     session_free (&s);
     free (av);
@@ -293,7 +295,7 @@ main (int argc, char *argv[])
     if (server)
       nbd_target_command (nserver, server, &t);
     else if (nbd_parse_target (target, &t, err, sizeof err) == -1) {
-      fprintf (stderr, "%s: %s\n", cli.progname, err);
+      fprintf (stderr, "%s: %s\n", out_where.progname, err);
       exit (CMD_USAGE);
     }
     session_set_target (&s, &t);
@@ -311,20 +313,20 @@ main (int argc, char *argv[])
     status = run_stream (&s, stdin, "<stdin>");
   else {
     size_t k;
-    for (k = 0; k < nacts && !cli.quit; k++) {
+    for (k = 0; k < nacts && !shell.quit; k++) {
       int r = acts[k].kind == 'c' ? run_line (&s, acts[k].arg)
         : run_file (&s, acts[k].arg);
-      if (r != CMD_OK && cli.errexit) {
+      if (r != CMD_OK && shell.errexit) {
         status = r;
         break;
       }
     }
   }
   /* With `set errexit off' the run went on: a failure still counts. */
-  if (status == CMD_OK && !cli.interactive)
-    status = cli.worst;
+  if (status == CMD_OK && !shell.interactive)
+    status = shell.worst;
 
-  if (status != CMD_USAGE && s.nflags > 0)
+  if (status != CMD_USAGE && (s.nflags > 0 || shell.audit_flags > 0))
     status = 3;
   fflush (stdout);
   session_free (&s);

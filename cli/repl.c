@@ -27,22 +27,22 @@ run_line (struct session *s, const char *line)
   int ret = CMD_OK;
 
   if (tokenize (line, false, &cmds, &n, NULL, &err) == -1) {
-    cli.cur_cmd = NULL;
+    out_where.cmd = NULL;
     cmd_error ("%s", err);
     return CMD_USAGE;
   }
-  for (i = 0; i < n && !cli.quit; i++) {
+  for (i = 0; i < n && !shell.quit; i++) {
     int r;
 
     transport_interrupted = 0;
     r = dispatch (s, cmds[i].argc, cmds[i].argv, cmds[i].quoted);
-    cli.cur_cmd = NULL;
+    out_where.cmd = NULL;
     if (r != CMD_OK && !cmds[i].ignore_error) {
       if (ret != CMD_USAGE)
         ret = r;
-      if (r > cli.worst)
-        cli.worst = r;
-      if (cli.errexit && (!cli.interactive || cli.where_file))
+      if (r > shell.worst)
+        shell.worst = r;
+      if (shell.errexit && (!shell.interactive || out_where.file))
         break;
     }
   }
@@ -57,29 +57,29 @@ run_stream (struct session *s, void *vfp, const char *name)
   char *line = NULL;
   size_t cap = 0;
   ssize_t len;
-  const char *old_file = cli.where_file;
-  int old_line = cli.where_line, ret = CMD_OK, lineno = 0;
+  const char *old_file = out_where.file;
+  int old_line = out_where.line, ret = CMD_OK, lineno = 0;
 
-  while (!cli.quit && (len = getline (&line, &cap, fp)) != -1) {
+  while (!shell.quit && (len = getline (&line, &cap, fp)) != -1) {
     int r;
 
     lineno++;
     if (len > 0 && line[len - 1] == '\n')
       line[--len] = '\0';
     /* #!/usr/bin/env -S nbdcli -f on the first line is a comment. */
-    cli.where_file = name;
-    cli.where_line = lineno;
+    out_where.file = name;
+    out_where.line = lineno;
     r = run_line (s, line);
     if (r != CMD_OK) {
       if (ret != CMD_USAGE)
         ret = r;
-      if (cli.errexit)
+      if (shell.errexit)
         break;
     }
   }
   free (line);
-  cli.where_file = old_file;
-  cli.where_line = old_line;
+  out_where.file = old_file;
+  out_where.line = old_line;
   return ret;
 }
 
@@ -89,16 +89,16 @@ run_file (struct session *s, const char *path)
   FILE *fp;
   int r;
 
-  if (cli.source_depth >= 16)
+  if (shell.source_depth >= 16)
     return cmd_error ("%s: scripts nested too deeply", path);
   if (strcmp (path, "-") == 0)
     return run_stream (s, stdin, "<stdin>");
   fp = fopen (path, "r");
   if (!fp)
     return cmd_error ("%s: %s", path, strerror (errno));
-  cli.source_depth++;
+  shell.source_depth++;
   r = run_stream (s, fp, path);
-  cli.source_depth--;
+  shell.source_depth--;
   fclose (fp);
   return r;
 }
@@ -114,7 +114,7 @@ make_prompt (const struct session *s)
             s->tls_up ? " tls" : "",
             s->phase != PHASE_DISCONNECTED && s->cur.sr ? " sr" : "",
             s->phase != PHASE_DISCONNECTED && s->cur.eh ? " eh" : "");
-  return strdup (buf);
+  return xstrdup (buf);
 }
 
 static void
@@ -145,6 +145,15 @@ history_file (void)
   return r;
 }
 
+/* The line editor completes for the shell's session. */
+static struct session *repl_session;
+
+static char **
+repl_complete (const char *line_to_cursor, const char *word)
+{
+  return complete_line (repl_session, line_to_cursor, word);
+}
+
 int
 run_interactive (struct session *s)
 {
@@ -152,13 +161,13 @@ run_interactive (struct session *s)
   char *hist = history_file ();
   int last = CMD_OK;
 
-  cli.interactive = true;
+  shell.interactive = true;
   sigemptyset (&sa.sa_mask);
   sigaction (SIGINT, &sa, NULL);
   le_init (hist);
-  le_set_completer (complete_line);
-  complete_session = s;
-  while (!cli.quit) {
+  repl_session = s;
+  le_set_completer (repl_complete);
+  while (!shell.quit) {
     char *prompt = make_prompt (s);
     char *line;
 

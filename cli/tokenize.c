@@ -24,14 +24,10 @@ cmdline_clear (struct cmdline *c)
 static void
 push_word (struct cmdline *c, struct bytes *w, bool quoted)
 {
-  c->argv = realloc (c->argv, (c->argc + 2) * sizeof (char *));
-  c->quoted = realloc (c->quoted, (c->argc + 1) * sizeof (bool));
-  if (!c->argv || !c->quoted)
-    abort ();
+  c->argv = xrealloc (c->argv, (c->argc + 2) * sizeof (char *));
+  c->quoted = xrealloc (c->quoted, (c->argc + 1) * sizeof (bool));
   bytes_put (w, "", 1);
-  c->argv[c->argc] = strdup ((char *) w->data);
-  if (!c->argv[c->argc])
-    abort ();
+  c->argv[c->argc] = xstrdup ((char *) w->data);
   c->quoted[c->argc] = quoted;
   c->argc++;
   c->argv[c->argc] = NULL;
@@ -58,9 +54,7 @@ push_cmd (struct cmdline **cmds, size_t *n, struct cmdline *c)
     }
   }
   if (c->argc > 0) {
-    *cmds = realloc (*cmds, (*n + 1) * sizeof **cmds);
-    if (!*cmds)
-      abort ();
+    *cmds = xrealloc (*cmds, (*n + 1) * sizeof **cmds);
     (*cmds)[(*n)++] = *c;
   }
   else {
@@ -68,15 +62,6 @@ push_cmd (struct cmdline **cmds, size_t *n, struct cmdline *c)
     free (c->quoted);
   }
   memset (c, 0, sizeof *c);
-}
-
-static int
-hexv (int c)
-{
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 int
@@ -121,10 +106,10 @@ tokenize (const char *line, bool partial, struct cmdline **cmds,
         case 'r': bytes_put (&w, "\r", 1); break;
         case '0': bytes_put (&w, "\0", 1); break;
         case 'x':
-          if (hexv ((unsigned char) p[0]) >= 0
-              && hexv ((unsigned char) p[1]) >= 0) {
-            char b = (char) (hexv ((unsigned char) p[0]) << 4
-                             | hexv ((unsigned char) p[1]));
+          if (nbd_hex_digit ((unsigned char) p[0]) >= 0
+              && nbd_hex_digit ((unsigned char) p[1]) >= 0) {
+            char b = (char) (nbd_hex_digit ((unsigned char) p[0]) << 4
+                             | nbd_hex_digit ((unsigned char) p[1]));
             bytes_put (&w, &b, 1);
             p += 2;
           }

@@ -16,7 +16,7 @@
 
 #include "names.h"
 #include "nbd-proto.h"
-#include "nbdcli.h"
+#include "commands.h"
 #include "output.h"
 #include "wire.h"
 #include "xmit.h"
@@ -56,6 +56,7 @@ struct ctx {
   bool server_no_zeroes;
   uint64_t size;
   char ev[1400];                /* evidence of the current probe */
+  struct audit_record rec;      /* the engine's flags during the probe */
 };
 
 /* Replies other than reply types. */
@@ -63,10 +64,10 @@ struct ctx {
 #define R_FAIL (-2)
 
 static void
-evf (struct ctx *c, const char *fmt, ...)
+add_evidence (struct ctx *c, const char *fmt, ...)
   __attribute__ ((format (printf, 2, 3)));
 static void
-evf (struct ctx *c, const char *fmt, ...)
+add_evidence (struct ctx *c, const char *fmt, ...)
 {
   size_t n = strlen (c->ev);
   va_list ap;
@@ -80,8 +81,28 @@ evf (struct ctx *c, const char *fmt, ...)
   va_end (ap);
 }
 
+/* Adds evidence and returns verdict V: the end of a probe. */
+static enum verdict
+conclude (struct ctx *c, enum verdict v, const char *fmt, ...)
+  __attribute__ ((format (printf, 3, 4)));
+static enum verdict
+conclude (struct ctx *c, enum verdict v, const char *fmt, ...)
+{
+  size_t n = strlen (c->ev);
+  va_list ap;
+
+  if (n && n < sizeof c->ev - 2) {
+    strcat (c->ev, "; ");
+    n += 2;
+  }
+  va_start (ap, fmt);
+  vsnprintf (c->ev + n, sizeof c->ev - n, fmt, ap);
+  va_end (ap);
+  return v;
+}
+
 static const char *
-rname (int64_t r)
+reply_name (int64_t r)
 {
   static char buf[64];
   if (r == R_CLOSED)
@@ -99,16 +120,17 @@ rname (int64_t r)
  * within a second; what the server does then judges nothing.
  */
 static void
-end_politely (struct session *s)
+end_politely (struct ctx *c)
 {
-  int saved = s->timeout_ms;
-  size_t nflags = s->nprobe_flags;
+  struct session *s = c->s;
+  int saved = s->cfg.timeout_ms;
+  size_t nflags = c->rec.nflags;
 
   if (transport_is_open (&s->t) && s->phase != PHASE_DISCONNECTED) {
-    s->timeout_ms = 1000;
+    s->cfg.timeout_ms = 1000;
     session_disconnect (s);
-    s->timeout_ms = saved;
-    s->nprobe_flags = nflags;   /* a courtesy: it judges nothing */
+    s->cfg.timeout_ms = saved;
+    c->rec.nflags = nflags;     /* a courtesy: it judges nothing */
   }
   if (transport_is_open (&s->t))
     session_close (s, NULL);
@@ -116,18 +138,18 @@ end_politely (struct session *s)
 
 /* A fresh connection. */
 static int
-fresh (struct ctx *c, int64_t client_flags)
+fresh_connection (struct ctx *c, int64_t client_flags)
 {
   struct session *s = c->s;
 
-  s->client_flags_override = client_flags;
-  s->no_auto_tls = false;
+  s->cfg.client_flags_override = client_flags;
+  s->cfg.no_auto_tls = false;
   if (session_connect (s) == -1) {
-    evf (c, "cannot connect: %s", s->last_error);
+    add_evidence (c, "cannot connect: %s", s->err.msg);
     return -1;
   }
   if (s->phase != PHASE_OPTIONS) {
-    evf (c, "the server did not offer option haggling (%s)",
+    add_evidence (c, "the server did not offer option haggling (%s)",
          s->oldstyle ? "oldstyle" : phase_name (s->phase));
     session_close (s, NULL);
     return -1;
@@ -135,23 +157,34 @@ fresh (struct ctx *c, int64_t client_flags)
   return 0;
 }
 
+/* What a failed exchange means for a probe: the server closed the
+ * connection (or TLS ended it), or no complete reply came.
+ */
 static int64_t
 classify_failure (struct session *s)
 {
-  if (s->phase == PHASE_DISCONNECTED
-      && (strstr (s->last_error, "closed") || strstr (s->last_error, "TLS")))
+  if (s->phase != PHASE_DISCONNECTED)
+    return R_FAIL;
+  switch (s->err.kind) {
+  case ERR_CLOSED:
+  case ERR_TLS_REJECTED:
+  case ERR_TLS_HANDSHAKE:
+  case ERR_TLS_VERIFY:
+  case ERR_TLS_CREDENTIALS:
     return R_CLOSED;
-  return R_FAIL;
+  default:
+    return R_FAIL;
+  }
 }
 
 static int64_t
-o (struct ctx *c, uint32_t opt, const void *p, size_t len)
+send_option (struct ctx *c, uint32_t opt, const void *p, size_t len)
 {
   struct session *s = c->s;
 
   if (s->phase != PHASE_OPTIONS)
     return R_CLOSED;
-  s->last_error[0] = '\0';
+  session_clear_error (s);
   if (session_option (s, opt, p, len, len) == -1)
     return classify_failure (s);
   if (s->phase == PHASE_DISCONNECTED && !s->have_last_reply)
@@ -160,19 +193,19 @@ o (struct ctx *c, uint32_t opt, const void *p, size_t len)
 }
 
 static int64_t
-o_info (struct ctx *c, uint32_t opt, const char *export, uint16_t req)
+send_info (struct ctx *c, uint32_t opt, const char *export, uint16_t req)
 {
   struct bytes b = { 0 };
   int64_t r;
 
   nbd_encode_info_payload (&b, export, &req, req != 0xffff);
-  r = o (c, opt, b.data, b.len);
+  r = send_option (c, opt, b.data, b.len);
   bytes_free (&b);
   return r;
 }
 
 static int64_t
-o_meta (struct ctx *c, uint32_t opt, const char *export, int n, ...)
+send_meta (struct ctx *c, uint32_t opt, const char *export, int n, ...)
 {
   struct bytes b = { 0 };
   char *q[4];
@@ -185,19 +218,19 @@ o_meta (struct ctx *c, uint32_t opt, const char *export, int n, ...)
     q[i] = va_arg (ap, char *);
   va_end (ap);
   nbd_encode_meta_payload (&b, export, q, n);
-  r = o (c, opt, b.data, b.len);
+  r = send_option (c, opt, b.data, b.len);
   bytes_free (&b);
   return r;
 }
 
 /* STARTTLS with the handshake; 0 when TLS is up. */
 static int
-tls (struct ctx *c)
+start_tls (struct ctx *c)
 {
-  int64_t r = o (c, NBD_OPT_STARTTLS, NULL, 0);
+  int64_t r = send_option (c, NBD_OPT_STARTTLS, NULL, 0);
   if (r != NBD_REP_ACK || !c->s->tls_up) {
-    evf (c, "STARTTLS: %s%s%s", r == NBD_REP_ACK ? "handshake failed" : rname (r),
-         c->s->last_error[0] ? ": " : "", c->s->last_error);
+    add_evidence (c, "STARTTLS: %s%s%s", r == NBD_REP_ACK ? "handshake failed" : reply_name (r),
+         c->s->err.msg[0] ? ": " : "", c->s->err.msg);
     return -1;
   }
   return 0;
@@ -207,17 +240,17 @@ tls (struct ctx *c)
  * user asked for TLS (and it works).
  */
 static int
-prep (struct ctx *c)
+probe_connection (struct ctx *c)
 {
-  if (fresh (c, -1) == -1)
+  if (fresh_connection (c, -1) == -1)
     return -1;
-  if (c->can_tls && (c->mode == MODE_FORCED || c->s->tls.required))
-    return tls (c);
+  if (c->can_tls && (c->mode == MODE_FORCED || c->s->cfg.tls.required))
+    return start_tls (c);
   return 0;
 }
 
 static int
-request (struct ctx *c, uint16_t type, uint16_t flags, uint64_t off,
+send_request (struct ctx *c, uint16_t type, uint16_t flags, uint64_t off,
          uint64_t len, struct xresult *res)
 {
   struct xreq r = { .type = type, .flags = flags, .offset = off,
@@ -245,21 +278,21 @@ sr_then_tls (struct ctx *c, enum verdict *v)
   int64_t r;
 
   *v = V_ERROR;
-  if (fresh (c, -1) == -1)
+  if (fresh_connection (c, -1) == -1)
     return -1;
-  r = o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
+  r = send_option (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
   if (r == NBD_REP_ERR_TLS_REQD) {
-    evf (c, "not applicable (FORCEDTLS): SR before TLS got "
+    add_evidence (c, "not applicable (FORCEDTLS): SR before TLS got "
          "NBD_REP_ERR_TLS_REQD, so no state can leak");
     *v = V_SKIP;
     return -1;
   }
   if (r != NBD_REP_ACK) {
-    evf (c, "structured replies not supported (%s)", rname (r));
+    add_evidence (c, "structured replies not supported (%s)", reply_name (r));
     *v = V_SKIP;
     return -1;
   }
-  return tls (c);
+  return start_tls (c);
 }
 
 static enum verdict
@@ -270,26 +303,26 @@ p_tls_reset_sr_df (struct ctx *c)
 
   if (sr_then_tls (c, &v) == -1)
     return v;
-  r = o_info (c, NBD_OPT_INFO, c->export, 0xffff);
+  r = send_info (c, NBD_OPT_INFO, c->export, 0xffff);
   if (r != NBD_REP_ACK)
-    return evf (c, "INFO after STARTTLS: %s", rname (r)), V_ERROR;
+    return conclude (c, V_ERROR, "INFO after STARTTLS: %s", reply_name (r));
   if (c->s->cur.tflags & NBD_FLAG_SEND_DF) {
     uint16_t fl = c->s->cur.tflags;
 
     /* The control: without any structured reply request, is DF set? */
-    end_politely (c->s);
-    if (fresh (c, -1) == 0 && tls (c) == 0
-        && o_info (c, NBD_OPT_INFO, c->export, 0xffff) == NBD_REP_ACK
+    end_politely (c);
+    if (fresh_connection (c, -1) == 0 && start_tls (c) == 0
+        && send_info (c, NBD_OPT_INFO, c->export, 0xffff) == NBD_REP_ACK
         && (c->s->cur.tflags & NBD_FLAG_SEND_DF))
-      return evf (c, "sr; starttls; info: flags 0x%04x set SEND_DF, but so "
+      return conclude (c, V_FLAG, "sr; starttls; info: flags 0x%04x set SEND_DF, but so "
                   "does starttls; info with no structured reply request at "
                   "all (df-without-sr, not state kept across STARTTLS)",
-                  fl), V_FLAG;
-    return evf (c, "sr; starttls; info: NBD_INFO_EXPORT flags 0x%04x set "
+                  fl);
+    return conclude (c, V_FLAG, "sr; starttls; info: NBD_INFO_EXPORT flags 0x%04x set "
                 "SEND_DF: the pre-TLS structured reply request was kept",
-                fl), V_FLAG;
+                fl);
   }
-  evf (c, "sr; starttls; info: flags 0x%04x, SEND_DF clear",
+  add_evidence (c, "sr; starttls; info: flags 0x%04x, SEND_DF clear",
        c->s->cur.tflags);
   return V_PASS;
 }
@@ -303,29 +336,29 @@ p_tls_reset_sr_read (struct ctx *c)
 
   if (sr_then_tls (c, &v) == -1)
     return v;
-  r = o_info (c, NBD_OPT_GO, c->export, 0xffff);
+  r = send_info (c, NBD_OPT_GO, c->export, 0xffff);
   if (r != NBD_REP_ACK)
-    return evf (c, "GO after STARTTLS: %s", rname (r)), V_ERROR;
-  if (request (c, NBD_CMD_READ, 0, 0, small (c), &res) == -1)
-    return evf (c, "READ: %s", c->s->last_error), V_ERROR;
+    return conclude (c, V_ERROR, "GO after STARTTLS: %s", reply_name (r));
+  if (send_request (c, NBD_CMD_READ, 0, 0, small (c), &res) == -1)
+    return conclude (c, V_ERROR, "READ: %s", c->s->err.msg);
   if (res.form == 1) {
     /* The control: without any structured reply request? */
-    end_politely (c->s);
-    if (fresh (c, -1) == 0 && tls (c) == 0
-        && o_info (c, NBD_OPT_GO, c->export, 0xffff) == NBD_REP_ACK
-        && request (c, NBD_CMD_READ, 0, 0, small (c), &res) == 0
+    end_politely (c);
+    if (fresh_connection (c, -1) == 0 && start_tls (c) == 0
+        && send_info (c, NBD_OPT_GO, c->export, 0xffff) == NBD_REP_ACK
+        && send_request (c, NBD_CMD_READ, 0, 0, small (c), &res) == 0
         && res.form == 1)
-      return evf (c, "sr; starttls; go; read: a structured reply, but so "
+      return conclude (c, V_FLAG, "sr; starttls; go; read: a structured reply, but so "
                   "does starttls; go; read with no structured reply "
                   "request at all (sr-not-negotiated, not state kept "
-                  "across STARTTLS)"), V_FLAG;
-    return evf (c, "sr; starttls; go; read: a structured reply although "
+                  "across STARTTLS)");
+    return conclude (c, V_FLAG, "sr; starttls; go; read: a structured reply although "
                 "structured replies were only negotiated before STARTTLS "
-                "(the CVE-2021-3716 pattern)"), V_FLAG;
+                "(the CVE-2021-3716 pattern)");
   }
   if (res.form != 0)
-    return evf (c, "reply form %d", res.form), V_ERROR;
-  evf (c, "sr; starttls; go; read: a simple reply");
+    return conclude (c, V_ERROR, "reply form %d", res.form);
+  add_evidence (c, "sr; starttls; go; read: a simple reply");
   return V_PASS;
 }
 
@@ -338,22 +371,22 @@ p_tls_sr_again (struct ctx *c)
 
   if (sr_then_tls (c, &v) == -1)
     return v;
-  r = o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
+  r = send_option (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
   if (r == NBD_REP_ERR_INVALID)
-    return evf (c, "sr; starttls; sr: the second SR got NBD_REP_ERR_INVALID "
-                "as if the first were still in force"), V_FLAG;
+    return conclude (c, V_FLAG, "sr; starttls; sr: the second SR got NBD_REP_ERR_INVALID "
+                "as if the first were still in force");
   if (r != NBD_REP_ACK)
-    return evf (c, "sr after STARTTLS: %s", rname (r)), V_WARN;
-  r = o_info (c, NBD_OPT_GO, c->export, 0xffff);
+    return conclude (c, V_WARN, "sr after STARTTLS: %s", reply_name (r));
+  r = send_info (c, NBD_OPT_GO, c->export, 0xffff);
   if (r != NBD_REP_ACK)
-    return evf (c, "GO: %s", rname (r)), V_ERROR;
-  if (request (c, NBD_CMD_READ, 0, 0, small (c), &res) == -1)
-    return evf (c, "READ: %s", c->s->last_error), V_ERROR;
+    return conclude (c, V_ERROR, "GO: %s", reply_name (r));
+  if (send_request (c, NBD_CMD_READ, 0, 0, small (c), &res) == -1)
+    return conclude (c, V_ERROR, "READ: %s", c->s->err.msg);
   if (res.form != 1)
-    return evf (c, "structured replies negotiated after STARTTLS, but READ "
-                "got a %s reply", res.form == 0 ? "simple" : "strange"),
-      V_FLAG;
-  evf (c, "sr; starttls; sr → ACK; go; read → structured reply");
+    return conclude (c, V_FLAG, "structured replies negotiated after "
+                     "STARTTLS, but READ got a %s reply",
+                     res.form == 0 ? "simple" : "strange");
+  add_evidence (c, "sr; starttls; sr → ACK; go; read → structured reply");
   return V_PASS;
 }
 
@@ -365,26 +398,26 @@ status_for (struct ctx *c, uint32_t k, bool want, const char *what)
   size_t i;
   bool got = false;
 
-  if (request (c, NBD_CMD_BLOCK_STATUS, 0, 0, small (c) ? small (c) : 1,
+  if (send_request (c, NBD_CMD_BLOCK_STATUS, 0, 0, small (c) ? small (c) : 1,
                &res) == -1) {
     if (!want && c->s->phase == PHASE_DISCONNECTED)
-      return evf (c, "%s: the server hard-disconnected (allowed: the client "
-                  "broke a MUST)", what), V_PASS;
-    return evf (c, "%s: %s", what, c->s->last_error), V_ERROR;
+      return conclude (c, V_PASS, "%s: the server hard-disconnected "
+                       "(allowed: the client broke a MUST)", what);
+    return conclude (c, V_ERROR, "%s: %s", what, c->s->err.msg);
   }
   for (i = 0; i < res.nstatus && i < 8; i++)
     if (res.status_ctx[i] == k)
       got = true;
   if (want && !got)
-    return evf (c, "%s: no block status for context id %" PRIu32, what, k),
-      V_FLAG;
+    return conclude (c, V_FLAG, "%s: no block status for context id %" PRIu32,
+                     what, k);
   if (!want && got)
-    return evf (c, "%s: block status for context id %" PRIu32 ", which must "
-                "no longer be in force", what, k), V_FLAG;
+    return conclude (c, V_FLAG, "%s: block status for context id %" PRIu32
+                     ", which must no longer be in force", what, k);
   if (!want && res.nstatus)
-    return evf (c, "%s: block status for context ids never negotiated",
-                what), V_FLAG;
-  evf (c, "%s: %s", what, want ? "block status for the context"
+    return conclude (c, V_FLAG, "%s: block status for context ids never "
+                     "negotiated", what);
+  add_evidence (c, "%s: %s", what, want ? "block status for the context"
        : res.error ? "an error, as expected" : "no block status");
   return V_PASS;
 }
@@ -401,15 +434,15 @@ first_ctx (struct ctx *c)
 static int
 sr_smc (struct ctx *c)
 {
-  int64_t r = o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
+  int64_t r = send_option (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
 
   if (r != NBD_REP_ACK) {
-    evf (c, "sr: %s", rname (r));
+    add_evidence (c, "sr: %s", reply_name (r));
     return -1;
   }
-  r = o_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 1, "base:allocation");
+  r = send_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 1, "base:allocation");
   if (r != NBD_REP_ACK || c->s->cur.nctx == 0) {
-    evf (c, "smc base:allocation: %s with %zu context(s)", rname (r),
+    add_evidence (c, "smc base:allocation: %s with %zu context(s)", reply_name (r),
          c->s->cur.nctx);
     return -1;
   }
@@ -422,20 +455,20 @@ p_tls_reset_meta (struct ctx *c)
   int64_t r;
   uint32_t k;
 
-  if (fresh (c, -1) == -1)
+  if (fresh_connection (c, -1) == -1)
     return V_ERROR;
-  r = o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
+  r = send_option (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
   if (r == NBD_REP_ERR_TLS_REQD)
-    return evf (c, "not applicable (FORCEDTLS)"), V_SKIP;
-  r = o_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 1, "base:allocation");
+    return conclude (c, V_SKIP, "not applicable (FORCEDTLS)");
+  r = send_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 1, "base:allocation");
   if (r != NBD_REP_ACK || c->s->cur.nctx == 0)
-    return evf (c, "SET_META_CONTEXT before TLS: %s", rname (r)), V_SKIP;
+    return conclude (c, V_SKIP, "SET_META_CONTEXT before TLS: %s", reply_name (r));
   k = first_ctx (c);
-  if (tls (c) == -1)
+  if (start_tls (c) == -1)
     return V_ERROR;
-  if (o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0) != NBD_REP_ACK
-      || o_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
-    return evf (c, "sr; go after STARTTLS failed"), V_ERROR;
+  if (send_option (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0) != NBD_REP_ACK
+      || send_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
+    return conclude (c, V_ERROR, "sr; go after STARTTLS failed");
   return status_for (c, k, false, "sr; smc base:allocation; starttls; sr; "
                      "go; block-status");
 }
@@ -443,12 +476,12 @@ p_tls_reset_meta (struct ctx *c)
 static enum verdict
 p_tls_meta_after (struct ctx *c)
 {
-  if (fresh (c, -1) == -1 || tls (c) == -1)
+  if (fresh_connection (c, -1) == -1 || start_tls (c) == -1)
     return V_ERROR;
   if (sr_smc (c) == -1)
     return V_ERROR;
-  if (o_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
-    return evf (c, "GO failed"), V_ERROR;
+  if (send_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
+    return conclude (c, V_ERROR, "GO failed");
   return status_for (c, first_ctx (c), true,
                      "starttls; sr; smc; go; block-status");
 }
@@ -459,18 +492,18 @@ p_tls_reset_mixed (struct ctx *c)
   int64_t r;
   bool acked;
 
-  if (fresh (c, -1) == -1)
+  if (fresh_connection (c, -1) == -1)
     return V_ERROR;
-  r = o_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 1, "base:allocation");
+  r = send_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 1, "base:allocation");
   if (r == NBD_REP_ERR_TLS_REQD)
-    return evf (c, "not applicable (FORCEDTLS)"), V_SKIP;
+    return conclude (c, V_SKIP, "not applicable (FORCEDTLS)");
   acked = r == NBD_REP_ACK && c->s->cur.nctx > 0;
-  evf (c, "smc before sr: %s", rname (r));
-  if (tls (c) == -1)
+  add_evidence (c, "smc before sr: %s", reply_name (r));
+  if (start_tls (c) == -1)
     return V_ERROR;
-  if (o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0) != NBD_REP_ACK
-      || o_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
-    return evf (c, "sr; go after STARTTLS failed"), V_ERROR;
+  if (send_option (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0) != NBD_REP_ACK
+      || send_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
+    return conclude (c, V_ERROR, "sr; go after STARTTLS failed");
   return status_for (c, acked ? c->s->prev.nctx ? c->s->prev.ctx[0].id : 0
                      : 0xfffffffe, false, "starttls; sr; go; block-status");
 }
@@ -481,27 +514,27 @@ p_tls_reset_eh (struct ctx *c)
   struct xresult res;
   int64_t r;
 
-  if (fresh (c, -1) == -1)
+  if (fresh_connection (c, -1) == -1)
     return V_ERROR;
-  r = o (c, NBD_OPT_EXTENDED_HEADERS, NULL, 0);
+  r = send_option (c, NBD_OPT_EXTENDED_HEADERS, NULL, 0);
   if (r == NBD_REP_ERR_TLS_REQD)
-    return evf (c, "not applicable (FORCEDTLS)"), V_SKIP;
+    return conclude (c, V_SKIP, "not applicable (FORCEDTLS)");
   if (r != NBD_REP_ACK)
-    return evf (c, "extended headers not supported (%s)", rname (r)), V_SKIP;
-  if (tls (c) == -1)
+    return conclude (c, V_SKIP, "extended headers not supported (%s)", reply_name (r));
+  if (start_tls (c) == -1)
     return V_ERROR;
-  if (o_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
-    return evf (c, "GO failed: %s", rname (c->s->last_reply)), V_ERROR;
-  if (request (c, NBD_CMD_READ, 0, 0, small (c), &res) == -1) {
+  if (send_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
+    return conclude (c, V_ERROR, "GO failed: %s", reply_name (c->s->last_reply));
+  if (send_request (c, NBD_CMD_READ, 0, 0, small (c), &res) == -1) {
     if (c->s->phase == PHASE_DISCONNECTED)
-      return evf (c, "eh; starttls; go; compact read: the server treated the "
-                  "compact request as garbage and closed"), V_FLAG;
-    return evf (c, "READ: %s", c->s->last_error), V_ERROR;
+      return conclude (c, V_FLAG, "eh; starttls; go; compact read: the server treated the "
+                  "compact request as garbage and closed");
+    return conclude (c, V_ERROR, "READ: %s", c->s->err.msg);
   }
   if (res.form == 2)
-    return evf (c, "eh; starttls; go; compact read: an extended reply: the "
-                "pre-TLS extended headers were kept"), V_FLAG;
-  evf (c, "eh; starttls; go; compact read: a %s reply",
+    return conclude (c, V_FLAG, "eh; starttls; go; compact read: an extended reply: the "
+                "pre-TLS extended headers were kept");
+  add_evidence (c, "eh; starttls; go; compact read: a %s reply",
        res.form == 0 ? "simple" : "structured");
   return res.form == 0 ? V_PASS : V_FLAG;
 }
@@ -518,32 +551,32 @@ p_tls_reset_export (struct ctx *c)
   before = c->other_export && *c->other_export ? c->other_export
     : c->export;
   after = *before ? "" : "nbdcli-probe-no-such-export";
-  if (fresh (c, -1) == -1)
+  if (fresh_connection (c, -1) == -1)
     return V_ERROR;
-  r = o_info (c, NBD_OPT_INFO, before, NBD_INFO_NAME);
+  r = send_info (c, NBD_OPT_INFO, before, NBD_INFO_NAME);
   if (r == NBD_REP_ERR_TLS_REQD && c->mode != MODE_FORCED
       && *c->export && strcmp (before, c->export) != 0) {
     /* That one is TLS-only: the target export may work before TLS. */
     before = c->export;
     after = "";
-    r = o_info (c, NBD_OPT_INFO, before, NBD_INFO_NAME);
+    r = send_info (c, NBD_OPT_INFO, before, NBD_INFO_NAME);
   }
   if (r == NBD_REP_ERR_TLS_REQD)
-    return evf (c, c->mode == MODE_FORCED ? "not applicable (FORCEDTLS)"
-                : "export \"%s\" needs TLS", before), V_SKIP;
+    return conclude (c, V_SKIP, c->mode == MODE_FORCED ? "not applicable (FORCEDTLS)"
+                : "export \"%s\" needs TLS", before);
   if (r != NBD_REP_ACK)
-    return evf (c, "INFO before TLS: %s", rname (r)), V_SKIP;
-  if (tls (c) == -1)
+    return conclude (c, V_SKIP, "INFO before TLS: %s", reply_name (r));
+  if (start_tls (c) == -1)
     return V_ERROR;
-  r = o_info (c, NBD_OPT_INFO, after, NBD_INFO_NAME);
-  evf (c, "info \"%s\"; starttls; info \"%s\" --name: %s", before, after,
-       rname (r));
+  r = send_info (c, NBD_OPT_INFO, after, NBD_INFO_NAME);
+  add_evidence (c, "info \"%s\"; starttls; info \"%s\" --name: %s", before, after,
+       reply_name (r));
   if (r == NBD_REP_ACK && c->s->cur.canonical_name && *before
       && strcmp (c->s->cur.canonical_name, before) == 0)
-    return evf (c, "NBD_INFO_NAME \"%s\" is the export asked about before "
-                "STARTTLS", c->s->cur.canonical_name), V_FLAG;
+    return conclude (c, V_FLAG, "NBD_INFO_NAME \"%s\" is the export asked about before "
+                "STARTTLS", c->s->cur.canonical_name);
   if (c->s->cur.canonical_name)
-    evf (c, "NBD_INFO_NAME \"%s\"", c->s->cur.canonical_name);
+    add_evidence (c, "NBD_INFO_NAME \"%s\"", c->s->cur.canonical_name);
   return V_PASS;
 }
 
@@ -552,16 +585,16 @@ p_starttls_twice (struct ctx *c)
 {
   int64_t r;
 
-  if (fresh (c, -1) == -1 || tls (c) == -1)
+  if (fresh_connection (c, -1) == -1 || start_tls (c) == -1)
     return V_ERROR;
-  r = o (c, NBD_OPT_STARTTLS, NULL, 0);
-  evf (c, "second STARTTLS: %s", rname (r));
+  r = send_option (c, NBD_OPT_STARTTLS, NULL, 0);
+  add_evidence (c, "second STARTTLS: %s", reply_name (r));
   if (r == NBD_REP_ACK || r < 0)
     return V_FLAG;
-  if (o_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
-    return evf (c, "GO after the refused STARTTLS failed: %s",
-                rname (c->s->last_reply)), V_FLAG;
-  evf (c, "GO still works");
+  if (send_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
+    return conclude (c, V_FLAG, "GO after the refused STARTTLS failed: %s",
+                reply_name (c->s->last_reply));
+  add_evidence (c, "GO still works");
   return r == NBD_REP_ERR_INVALID ? V_PASS : V_WARN;
 }
 
@@ -571,33 +604,33 @@ p_starttls_payload (struct ctx *c)
   static const uint8_t junk[4] = { 1, 2, 3, 4 };
   int64_t r;
 
-  if (fresh (c, -1) == -1)
+  if (fresh_connection (c, -1) == -1)
     return V_ERROR;
-  c->s->no_auto_tls = true;
-  r = o (c, NBD_OPT_STARTTLS, junk, 4);
-  c->s->no_auto_tls = false;
-  evf (c, "STARTTLS with 4 bytes of data: %s", rname (r));
+  c->s->cfg.no_auto_tls = true;
+  r = send_option (c, NBD_OPT_STARTTLS, junk, 4);
+  c->s->cfg.no_auto_tls = false;
+  add_evidence (c, "STARTTLS with 4 bytes of data: %s", reply_name (r));
   if (r == R_CLOSED)
-    return evf (c, "closing is tolerable: the client broke a MUST"), V_PASS;
+    return conclude (c, V_PASS, "closing is tolerable: the client broke a MUST");
   if (r == NBD_REP_ACK)
-    return evf (c, "an ACK (the client MUST NOT send data; an error is "
-                "expected)"), V_WARN;
+    return conclude (c, V_WARN, "an ACK (the client MUST NOT send data; an error is "
+                "expected)");
   if (r < 0)
     return V_ERROR;
   if (r == R_FAIL)
-    return evf (c, "(the server may be waiting for more data than the 4 "
-                "bytes declared)"), V_WARN;
+    return conclude (c, V_WARN, "(the server may be waiting for more data than the 4 "
+                "bytes declared)");
   if (c->s->phase == PHASE_DISCONNECTED)
-    return evf (c, "then the server closed: tolerable, the client broke a "
-                "MUST"), V_PASS;
-  r = o (c, NBD_OPT_LIST, NULL, 0);
+    return conclude (c, V_PASS, "then the server closed: tolerable, the client broke a "
+                "MUST");
+  r = send_option (c, NBD_OPT_LIST, NULL, 0);
   if (r == R_CLOSED)
-    return evf (c, "then the server closed: tolerable, the client broke a "
-                "MUST"), V_PASS;
+    return conclude (c, V_PASS, "then the server closed: tolerable, the client broke a "
+                "MUST");
   if (r < 0 || (r != NBD_REP_ACK && !(r & NBD_REP_ERR_BIT)))
-    return evf (c, "the next option did not parse (%s): the server did not "
-                "consume exactly the 4 bytes", rname (r)), V_FLAG;
-  evf (c, "next LIST: %s", rname (r));
+    return conclude (c, V_FLAG, "the next option did not parse (%s): the server did not "
+                "consume exactly the 4 bytes", reply_name (r));
+  add_evidence (c, "next LIST: %s", reply_name (r));
   return V_PASS;
 }
 
@@ -610,26 +643,26 @@ p_starttls_plaintext (struct ctx *c)
   int64_t r;
   int saved;
 
-  if (fresh (c, -1) == -1)
+  if (fresh_connection (c, -1) == -1)
     return V_ERROR;
-  c->s->no_auto_tls = true;
-  r = o (c, NBD_OPT_STARTTLS, NULL, 0);
-  c->s->no_auto_tls = false;
+  c->s->cfg.no_auto_tls = true;
+  r = send_option (c, NBD_OPT_STARTTLS, NULL, 0);
+  c->s->cfg.no_auto_tls = false;
   if (r != NBD_REP_ACK)
-    return evf (c, "STARTTLS: %s", rname (r)), V_ERROR;
+    return conclude (c, V_ERROR, "STARTTLS: %s", reply_name (r));
   nbd_encode_option (&b, NBD_OPT_LIST, 0, NULL, 0);
   io = session_wr (c->s, b.data, b.len);
   bytes_free (&b);
   if (io != IO_OK)
-    return evf (c, "the server closed before the plaintext option"), V_PASS;
-  saved = c->s->timeout_ms;
-  c->s->timeout_ms = saved < 2000 ? saved : 2000;
+    return conclude (c, V_PASS, "the server closed before the plaintext option");
+  saved = c->s->cfg.timeout_ms;
+  c->s->cfg.timeout_ms = saved < 2000 ? saved : 2000;
   io = session_rd (c->s, h, sizeof h);
-  c->s->timeout_ms = saved;
+  c->s->cfg.timeout_ms = saved;
   if (io == IO_OK && get_u64 (h) == NBD_OPT_REPLY_MAGIC)
-    return evf (c, "STARTTLS → ACK, then a plaintext NBD_OPT_LIST was "
-                "answered in plaintext"), V_FLAG;
-  evf (c, "STARTTLS → ACK, plaintext option: %s",
+    return conclude (c, V_FLAG, "STARTTLS → ACK, then a plaintext NBD_OPT_LIST was "
+                "answered in plaintext");
+  add_evidence (c, "STARTTLS → ACK, plaintext option: %s",
        io == IO_EOF || io == IO_SHORT ? "the server closed"
        : io == IO_TIMEOUT ? "no plaintext answer" : "a TLS record");
   session_close (c->s, NULL);
@@ -642,32 +675,32 @@ forced_one (struct ctx *c, uint32_t opt)
 {
   int64_t r;
 
-  if (fresh (c, -1) == -1)
+  if (fresh_connection (c, -1) == -1)
     return V_ERROR;
   switch (opt) {
   case NBD_OPT_INFO:
   case NBD_OPT_GO:
-    r = o_info (c, opt, c->export, 0xffff);
+    r = send_info (c, opt, c->export, 0xffff);
     break;
   case NBD_OPT_LIST_META_CONTEXT:
   case NBD_OPT_SET_META_CONTEXT:
-    r = o_meta (c, opt, c->export, 0);
+    r = send_meta (c, opt, c->export, 0);
     break;
   case 0x1234:
-    r = o (c, opt, "abc", 3);
+    r = send_option (c, opt, "abc", 3);
     break;
   default:
-    r = o (c, opt, NULL, 0);
+    r = send_option (c, opt, NULL, 0);
   }
-  evf (c, "%s before TLS: %s", nbd_name_or_unknown (nbd_opt_names, opt),
-       rname (r));
+  add_evidence (c, "%s before TLS: %s", nbd_name_or_unknown (nbd_opt_names, opt),
+       reply_name (r));
   if (r != NBD_REP_ERR_TLS_REQD)
     return V_FLAG;
   if (c->s->last_nreplies)
-    return evf (c, "%u NBD_REP_INFO before it", c->s->last_nreplies), V_FLAG;
+    return conclude (c, V_FLAG, "%u NBD_REP_INFO before it", c->s->last_nreplies);
   if (opt == 0x1234) {
-    r = o (c, NBD_OPT_STARTTLS, NULL, 0);
-    evf (c, "then STARTTLS: %s", rname (r));
+    r = send_option (c, NBD_OPT_STARTTLS, NULL, 0);
+    add_evidence (c, "then STARTTLS: %s", reply_name (r));
     if (r != NBD_REP_ACK)
       return V_FLAG;
   }
@@ -696,13 +729,13 @@ p_forced_export_name (struct ctx *c)
 {
   int64_t r;
 
-  if (fresh (c, -1) == -1)
+  if (fresh_connection (c, -1) == -1)
     return V_ERROR;
-  r = o (c, NBD_OPT_EXPORT_NAME, c->export, strlen (c->export));
+  r = send_option (c, NBD_OPT_EXPORT_NAME, c->export, strlen (c->export));
   if (c->s->phase == PHASE_TRANSMISSION)
-    return evf (c, "EXPORT_NAME before TLS was answered with the export "
-                "size and flags"), V_FLAG;
-  evf (c, "EXPORT_NAME before TLS: the connection was closed (%s)",
+    return conclude (c, V_FLAG, "EXPORT_NAME before TLS was answered with the export "
+                "size and flags");
+  add_evidence (c, "EXPORT_NAME before TLS: the connection was closed (%s)",
        r == R_FAIL ? "after a timeout" : "no export data");
   return r == R_FAIL ? V_ERROR : V_PASS;
 }
@@ -712,10 +745,10 @@ p_forced_abort (struct ctx *c)
 {
   int64_t r;
 
-  if (fresh (c, -1) == -1)
+  if (fresh_connection (c, -1) == -1)
     return V_ERROR;
-  r = o (c, NBD_OPT_ABORT, NULL, 0);
-  evf (c, "ABORT before TLS: %s", rname (r));
+  r = send_option (c, NBD_OPT_ABORT, NULL, 0);
+  add_evidence (c, "ABORT before TLS: %s", reply_name (r));
   if (r == NBD_REP_ACK || r == R_CLOSED)
     return V_PASS;
   if (r == NBD_REP_ERR_TLS_REQD)
@@ -746,14 +779,14 @@ p_no_tls_reqd_after_tls (struct ctx *c)
   int64_t r[3];
   enum verdict v;
 
-  if (fresh (c, -1) == -1 || tls (c) == -1)
+  if (fresh_connection (c, -1) == -1 || start_tls (c) == -1)
     return V_ERROR;
-  r[0] = o_info (c, NBD_OPT_INFO, "nbdcli-probe-no-such-export", 0xffff);
-  r[1] = o (c, 0x1234, NULL, 0);
-  r[2] = o (c, NBD_OPT_LIST, NULL, 0);
-  evf (c, "after TLS: INFO of a missing export → %s", rname (r[0]));
-  evf (c, "unknown option → %s", rname (r[1]));
-  evf (c, "LIST → %s", rname (r[2]));
+  r[0] = send_info (c, NBD_OPT_INFO, "nbdcli-probe-no-such-export", 0xffff);
+  r[1] = send_option (c, 0x1234, NULL, 0);
+  r[2] = send_option (c, NBD_OPT_LIST, NULL, 0);
+  add_evidence (c, "after TLS: INFO of a missing export → %s", reply_name (r[0]));
+  add_evidence (c, "unknown option → %s", reply_name (r[1]));
+  add_evidence (c, "LIST → %s", reply_name (r[2]));
   v = no_tls_reqd (r, 3);
   if (v == V_PASS && r[1] != NBD_REP_ERR_UNSUP)
     return V_WARN;
@@ -765,16 +798,16 @@ p_selective_scope (struct ctx *c)
 {
   int64_t r[4];
 
-  if (fresh (c, -1) == -1)
+  if (fresh_connection (c, -1) == -1)
     return V_ERROR;
-  r[0] = o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
-  r[1] = o (c, NBD_OPT_LIST, NULL, 0);
-  r[2] = o_meta (c, NBD_OPT_LIST_META_CONTEXT, c->export, 0);
-  r[3] = o (c, 0x1234, NULL, 0);
-  evf (c, "before TLS: SR → %s", rname (r[0]));
-  evf (c, "LIST → %s", rname (r[1]));
-  evf (c, "LIST_META_CONTEXT → %s", rname (r[2]));
-  evf (c, "unknown → %s", rname (r[3]));
+  r[0] = send_option (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
+  r[1] = send_option (c, NBD_OPT_LIST, NULL, 0);
+  r[2] = send_meta (c, NBD_OPT_LIST_META_CONTEXT, c->export, 0);
+  r[3] = send_option (c, 0x1234, NULL, 0);
+  add_evidence (c, "before TLS: SR → %s", reply_name (r[0]));
+  add_evidence (c, "LIST → %s", reply_name (r[1]));
+  add_evidence (c, "LIST_META_CONTEXT → %s", reply_name (r[2]));
+  add_evidence (c, "unknown → %s", reply_name (r[3]));
   return no_tls_reqd (r, 4);
 }
 
@@ -783,18 +816,18 @@ p_notls_options (struct ctx *c)
 {
   int64_t r[4];
 
-  if (fresh (c, -1) == -1)
+  if (fresh_connection (c, -1) == -1)
     return V_ERROR;
-  r[0] = o (c, NBD_OPT_STARTTLS, NULL, 0);
+  r[0] = send_option (c, NBD_OPT_STARTTLS, NULL, 0);
   if (r[0] == NBD_REP_ACK)
-    return evf (c, "STARTTLS was accepted"), V_ERROR;
-  r[1] = o (c, NBD_OPT_LIST, NULL, 0);
-  r[2] = o_info (c, NBD_OPT_INFO, c->export, 0xffff);
-  r[3] = o (c, 0x1234, NULL, 0);
-  evf (c, "STARTTLS → %s", rname (r[0]));
-  evf (c, "LIST → %s", rname (r[1]));
-  evf (c, "INFO → %s", rname (r[2]));
-  evf (c, "unknown → %s", rname (r[3]));
+    return conclude (c, V_ERROR, "STARTTLS was accepted");
+  r[1] = send_option (c, NBD_OPT_LIST, NULL, 0);
+  r[2] = send_info (c, NBD_OPT_INFO, c->export, 0xffff);
+  r[3] = send_option (c, 0x1234, NULL, 0);
+  add_evidence (c, "STARTTLS → %s", reply_name (r[0]));
+  add_evidence (c, "LIST → %s", reply_name (r[1]));
+  add_evidence (c, "INFO → %s", reply_name (r[2]));
+  add_evidence (c, "unknown → %s", reply_name (r[3]));
   /* A NOTLS server may refuse the options for other reasons; only
    * TLS_REQD is wrong here.
    */
@@ -806,12 +839,12 @@ p_tls_needs_fixed (struct ctx *c)
 {
   int64_t r;
 
-  if (fresh (c, 0) == -1)
+  if (fresh_connection (c, 0) == -1)
     return V_ERROR;
-  c->s->no_auto_tls = true;
-  r = o (c, NBD_OPT_STARTTLS, NULL, 0);
-  c->s->no_auto_tls = false;
-  evf (c, "client flags 0 (not fixed newstyle), STARTTLS → %s", rname (r));
+  c->s->cfg.no_auto_tls = true;
+  r = send_option (c, NBD_OPT_STARTTLS, NULL, 0);
+  c->s->cfg.no_auto_tls = false;
+  add_evidence (c, "client flags 0 (not fixed newstyle), STARTTLS → %s", reply_name (r));
   if (r == NBD_REP_ACK || r == NBD_REP_ERR_TLS_REQD)
     return V_FLAG;
   return r == R_FAIL ? V_ERROR : V_PASS;
@@ -822,14 +855,14 @@ p_forced_consistent (struct ctx *c)
 {
   int64_t r1, r2, r3;
 
-  if (fresh (c, -1) == -1)
+  if (fresh_connection (c, -1) == -1)
     return V_ERROR;
-  r1 = o (c, NBD_OPT_LIST, NULL, 0);
-  r2 = o (c, 0x1234, NULL, 0);
-  r3 = o (c, NBD_OPT_LIST, NULL, 0);
-  evf (c, "LIST → %s", rname (r1));
-  evf (c, "unknown → %s", rname (r2));
-  evf (c, "LIST → %s", rname (r3));
+  r1 = send_option (c, NBD_OPT_LIST, NULL, 0);
+  r2 = send_option (c, 0x1234, NULL, 0);
+  r3 = send_option (c, NBD_OPT_LIST, NULL, 0);
+  add_evidence (c, "LIST → %s", reply_name (r1));
+  add_evidence (c, "unknown → %s", reply_name (r2));
+  add_evidence (c, "LIST → %s", reply_name (r3));
   return r1 == NBD_REP_ERR_TLS_REQD && r2 == r1 && r3 == r1 ? V_PASS
     : V_FLAG;
 }
@@ -841,21 +874,21 @@ p_meta_before_sr (struct ctx *c)
   bool acked;
   enum verdict v;
 
-  if (prep (c) == -1)
+  if (probe_connection (c) == -1)
     return V_ERROR;
-  r = o_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 1, "base:allocation");
+  r = send_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 1, "base:allocation");
   acked = r == NBD_REP_ACK && c->s->cur.nctx > 0;
-  evf (c, "smc base:allocation without sr: %s%s", rname (r),
+  add_evidence (c, "smc base:allocation without sr: %s%s", reply_name (r),
        acked ? " with a context" : "");
-  if (o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0) != NBD_REP_ACK
-      || o_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
-    return evf (c, "sr; go failed"), V_ERROR;
+  if (send_option (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0) != NBD_REP_ACK
+      || send_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
+    return conclude (c, V_ERROR, "sr; go failed");
   v = status_for (c, 0xfffffffe, false, "sr; go; block-status");
   if (v == V_FLAG)
     return V_WARN;              /* the rule is a SHOULD */
   if (v == V_PASS && acked)
-    return evf (c, "the SET should have been refused with "
-                "NBD_REP_ERR_INVALID"), V_WARN;
+    return conclude (c, V_WARN, "the SET should have been refused with "
+                "NBD_REP_ERR_INVALID");
   return v;
 }
 
@@ -864,15 +897,15 @@ p_meta_replaced (struct ctx *c)
 {
   uint32_t k;
 
-  if (prep (c) == -1)
+  if (probe_connection (c) == -1)
     return V_ERROR;
   if (sr_smc (c) == -1)
     return V_ERROR;
   k = first_ctx (c);
-  if (o_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 0) != NBD_REP_ACK)
-    return evf (c, "the empty SET: %s", rname (c->s->last_reply)), V_ERROR;
-  if (o_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
-    return evf (c, "GO failed"), V_ERROR;
+  if (send_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 0) != NBD_REP_ACK)
+    return conclude (c, V_ERROR, "the empty SET: %s", reply_name (c->s->last_reply));
+  if (send_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
+    return conclude (c, V_ERROR, "GO failed");
   return status_for (c, k, false, "smc base:allocation; smc (none); go; "
                      "block-status");
 }
@@ -884,7 +917,7 @@ p_meta_failed_set (struct ctx *c)
   uint32_t k;
   int64_t r;
 
-  if (prep (c) == -1)
+  if (probe_connection (c) == -1)
     return V_ERROR;
   if (sr_smc (c) == -1)
     return V_ERROR;
@@ -895,15 +928,15 @@ p_meta_failed_set (struct ctx *c)
   bytes_put_u32 (&b, 1);
   bytes_put_u32 (&b, 100);
   bytes_put (&b, "bas", 3);
-  r = o (c, NBD_OPT_SET_META_CONTEXT, b.data, b.len);
+  r = send_option (c, NBD_OPT_SET_META_CONTEXT, b.data, b.len);
   bytes_free (&b);
-  evf (c, "a SET whose query runs past the option: %s", rname (r));
+  add_evidence (c, "a SET whose query runs past the option: %s", reply_name (r));
   if (r < 0)
     return r == R_CLOSED ? V_PASS : V_ERROR;
   if (r != NBD_REP_ERR_INVALID)
     return V_FLAG;
-  if (o_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
-    return evf (c, "GO failed"), V_ERROR;
+  if (send_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
+    return conclude (c, V_ERROR, "GO failed");
   return status_for (c, k, false, "go; block-status");
 }
 
@@ -914,14 +947,14 @@ p_meta_export_binding (struct ctx *c)
   enum verdict v;
 
   if (!c->other_export)
-    return evf (c, "needs a second export (the server lists one)"), V_SKIP;
-  if (prep (c) == -1)
+    return conclude (c, V_SKIP, "needs a second export (the server lists one)");
+  if (probe_connection (c) == -1)
     return V_ERROR;
   if (sr_smc (c) == -1)
     return V_ERROR;
   k = first_ctx (c);
-  if (o_info (c, NBD_OPT_GO, c->other_export, 0xffff) != NBD_REP_ACK)
-    return evf (c, "GO \"%s\" failed", c->other_export), V_ERROR;
+  if (send_info (c, NBD_OPT_GO, c->other_export, 0xffff) != NBD_REP_ACK)
+    return conclude (c, V_ERROR, "GO \"%s\" failed", c->other_export);
   v = status_for (c, k, false, "smc for one export; go another; "
                   "block-status");
   return v == V_FLAG ? V_WARN : v;
@@ -934,24 +967,24 @@ p_meta_list_rules (struct ctx *c)
   size_t i;
   bool base = false;
 
-  if (prep (c) == -1)
+  if (probe_connection (c) == -1)
     return V_ERROR;
-  o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
-  r = o_meta (c, NBD_OPT_LIST_META_CONTEXT, c->export, 1, "nosuchns:foo");
-  evf (c, "lmc nosuchns:foo: %s after %u context(s)", rname (r),
+  send_option (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
+  r = send_meta (c, NBD_OPT_LIST_META_CONTEXT, c->export, 1, "nosuchns:foo");
+  add_evidence (c, "lmc nosuchns:foo: %s after %u context(s)", reply_name (r),
        c->s->last_nreplies);
   if (r == NBD_REP_ACK && c->s->last_nreplies)
     return V_FLAG;
-  r = o_meta (c, NBD_OPT_LIST_META_CONTEXT, c->export, 1, "base:");
-  for (i = 0; i < c->s->ncontexts; i++)
-    if (strcmp (c->s->contexts[i], "base:allocation") == 0)
+  r = send_meta (c, NBD_OPT_LIST_META_CONTEXT, c->export, 1, "base:");
+  for (i = 0; i < c->s->learned.ncontexts; i++)
+    if (strcmp (c->s->learned.contexts[i], "base:allocation") == 0)
       base = true;
-  evf (c, "lmc base: → %s, %u context(s)%s", rname (r), c->s->last_nreplies,
+  add_evidence (c, "lmc base: → %s, %u context(s)%s", reply_name (r), c->s->last_nreplies,
        base ? " including base:allocation" : "");
   if (r == NBD_REP_ACK && c->meta && !base)
     return V_FLAG;
-  r = o_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 1, "base:");
-  evf (c, "smc base: → %s with %zu context(s)", rname (r), c->s->cur.nctx);
+  r = send_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 1, "base:");
+  add_evidence (c, "smc base: → %s with %zu context(s)", reply_name (r), c->s->cur.nctx);
   if (r == NBD_REP_ACK && c->s->cur.nctx)
     return V_FLAG;
   return V_PASS;
@@ -964,27 +997,27 @@ p_meta_distinct_ids (struct ctx *c)
   int64_t r;
   size_t i;
 
-  if (prep (c) == -1)
+  if (probe_connection (c) == -1)
     return V_ERROR;
-  o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
+  send_option (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
   /* Two contexts the server offers, from a LIST with no query. */
-  r = o_meta (c, NBD_OPT_LIST_META_CONTEXT, c->export, 0);
+  r = send_meta (c, NBD_OPT_LIST_META_CONTEXT, c->export, 0);
   if (r != NBD_REP_ACK)
-    return evf (c, "lmc: %s", rname (r)), V_ERROR;
-  for (i = 0; i < c->s->ncontexts && !b; i++)
+    return conclude (c, V_ERROR, "lmc: %s", reply_name (r));
+  for (i = 0; i < c->s->learned.ncontexts && !b; i++)
     if (!a)
-      a = c->s->contexts[i];
-    else if (strcmp (c->s->contexts[i], a) != 0)
-      b = c->s->contexts[i];
+      a = c->s->learned.contexts[i];
+    else if (strcmp (c->s->learned.contexts[i], a) != 0)
+      b = c->s->learned.contexts[i];
   if (!b)
-    return evf (c, "the server offers fewer than two contexts"), V_SKIP;
-  r = o_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 2, a, b);
-  evf (c, "smc %s %s → %s, %zu context(s)", a, b, rname (r),
+    return conclude (c, V_SKIP, "the server offers fewer than two contexts");
+  r = send_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 2, a, b);
+  add_evidence (c, "smc %s %s → %s, %zu context(s)", a, b, reply_name (r),
        c->s->cur.nctx);
   if (r != NBD_REP_ACK)
     return V_ERROR;
   if (c->s->cur.nctx == 2 && c->s->cur.ctx[0].id == c->s->cur.ctx[1].id)
-    return evf (c, "both got id %" PRIu32, c->s->cur.ctx[0].id), V_FLAG;
+    return conclude (c, V_FLAG, "both got id %" PRIu32, c->s->cur.ctx[0].id);
   return V_PASS;
 }
 
@@ -993,18 +1026,18 @@ p_meta_status (struct ctx *c)
 {
   struct xresult res;
 
-  if (prep (c) == -1)
+  if (probe_connection (c) == -1)
     return V_ERROR;
   if (sr_smc (c) == -1)
     return V_ERROR;
-  if (o_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
-    return evf (c, "GO: %s", rname (c->s->last_reply)), V_ERROR;
-  if (request (c, NBD_CMD_BLOCK_STATUS, 0, 0, c->size ? c->size : 1, &res)
+  if (send_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
+    return conclude (c, V_ERROR, "GO: %s", reply_name (c->s->last_reply));
+  if (send_request (c, NBD_CMD_BLOCK_STATUS, 0, 0, c->size ? c->size : 1, &res)
       == -1
-      || request (c, NBD_CMD_BLOCK_STATUS, NBD_CMD_FLAG_REQ_ONE, 0,
+      || send_request (c, NBD_CMD_BLOCK_STATUS, NBD_CMD_FLAG_REQ_ONE, 0,
                   c->size ? c->size : 1, &res) == -1)
-    return evf (c, "block status: %s", c->s->last_error), V_ERROR;
-  evf (c, "block-status and block-status --req-one: %zu chunk(s), checked "
+    return conclude (c, V_ERROR, "block status: %s", c->s->err.msg);
+  add_evidence (c, "block-status and block-status --req-one: %zu chunk(s), checked "
        "by the engine", res.nstatus);
   return res.nstatus == 1 ? V_PASS : V_FLAG;
 }
@@ -1014,10 +1047,10 @@ p_client_flags_unknown (struct ctx *c)
 {
   int64_t r;
 
-  if (fresh (c, NBD_FLAG_C_FIXED_NEWSTYLE | 0x4) == -1)
+  if (fresh_connection (c, NBD_FLAG_C_FIXED_NEWSTYLE | 0x4) == -1)
     return V_ERROR;
-  r = o (c, NBD_OPT_LIST, NULL, 0);
-  evf (c, "client flags 0x5 (unknown bit 2), then LIST: %s", rname (r));
+  r = send_option (c, NBD_OPT_LIST, NULL, 0);
+  add_evidence (c, "client flags 0x5 (unknown bit 2), then LIST: %s", reply_name (r));
   return r == R_CLOSED ? V_PASS : r == R_FAIL ? V_ERROR : V_FLAG;
 }
 
@@ -1027,12 +1060,12 @@ p_client_no_zeroes_unoffered (struct ctx *c)
   int64_t r;
 
   if (c->server_no_zeroes)
-    return evf (c, "the server offers NO_ZEROES"), V_SKIP;
-  if (fresh (c, NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES) == -1)
+    return conclude (c, V_SKIP, "the server offers NO_ZEROES");
+  if (fresh_connection (c, NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES) == -1)
     return V_ERROR;
-  r = o (c, NBD_OPT_LIST, NULL, 0);
-  evf (c, "C_NO_ZEROES without the server's NO_ZEROES, then LIST: %s",
-       rname (r));
+  r = send_option (c, NBD_OPT_LIST, NULL, 0);
+  add_evidence (c, "C_NO_ZEROES without the server's NO_ZEROES, then LIST: %s",
+       reply_name (r));
   return r == R_CLOSED ? V_PASS : r == R_FAIL ? V_ERROR : V_FLAG;
 }
 
@@ -1043,25 +1076,25 @@ export_name_len (struct ctx *c, uint32_t cflags, size_t want)
   int64_t r;
   int saved;
 
-  if (fresh (c, cflags) == -1)
+  if (fresh_connection (c, cflags) == -1)
     return V_ERROR;
-  if (c->can_tls && (c->mode == MODE_FORCED || c->s->tls.required)
-      && tls (c) == -1)
+  if (c->can_tls && (c->mode == MODE_FORCED || c->s->cfg.tls.required)
+      && start_tls (c) == -1)
     return V_ERROR;
-  saved = c->s->timeout_ms;
-  c->s->timeout_ms = saved < 2000 ? saved : 2000;
-  r = o (c, NBD_OPT_EXPORT_NAME, c->export, strlen (c->export));
-  c->s->timeout_ms = saved;
+  saved = c->s->cfg.timeout_ms;
+  c->s->cfg.timeout_ms = saved < 2000 ? saved : 2000;
+  r = send_option (c, NBD_OPT_EXPORT_NAME, c->export, strlen (c->export));
+  c->s->cfg.timeout_ms = saved;
   if (c->s->phase != PHASE_TRANSMISSION) {
     if (r == R_FAIL && want == 134)
-      return evf (c, "client flags 0x%x: fewer than 134 bytes arrived "
-                  "(the padding is missing)", cflags), V_FLAG;
-    return evf (c, "EXPORT_NAME refused: %s", rname (r)), V_ERROR;
+      return conclude (c, V_FLAG, "client flags 0x%x: fewer than 134 bytes arrived "
+                  "(the padding is missing)", cflags);
+    return conclude (c, V_ERROR, "EXPORT_NAME refused: %s", reply_name (r));
   }
   if (want == 10 && transport_pending (&c->s->t) > 0)
-    return evf (c, "client flags 0x%x: more than 10 bytes arrived (padding "
-                "although NO_ZEROES was agreed)", cflags), V_FLAG;
-  evf (c, "client flags 0x%x: %zu bytes", cflags, want);
+    return conclude (c, V_FLAG, "client flags 0x%x: more than 10 bytes arrived (padding "
+                "although NO_ZEROES was agreed)", cflags);
+  add_evidence (c, "client flags 0x%x: %zu bytes", cflags, want);
   return V_PASS;
 }
 
@@ -1071,7 +1104,7 @@ p_no_zeroes (struct ctx *c)
   enum verdict v;
 
   v = export_name_len (c, NBD_FLAG_C_FIXED_NEWSTYLE, 134);
-  end_politely (c->s);
+  end_politely (c);
   if (v != V_PASS || !c->server_no_zeroes)
     return v;
   v = export_name_len (c, NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES,
@@ -1084,14 +1117,14 @@ p_unknown_option (struct ctx *c)
 {
   int64_t r;
 
-  if (prep (c) == -1)
+  if (probe_connection (c) == -1)
     return V_ERROR;
-  r = o (c, 0x1234, "1234567", 7);
-  evf (c, "option 0x1234 with 7 bytes: %s", rname (r));
+  r = send_option (c, 0x1234, "1234567", 7);
+  add_evidence (c, "option 0x1234 with 7 bytes: %s", reply_name (r));
   if (r < 0 || r == NBD_REP_ACK)
     return V_FLAG;
-  r = o (c, NBD_OPT_LIST, NULL, 0);
-  evf (c, "next LIST: %s", rname (r));
+  r = send_option (c, NBD_OPT_LIST, NULL, 0);
+  add_evidence (c, "next LIST: %s", reply_name (r));
   if (r < 0)
     return V_FLAG;
   return r != NBD_REP_ERR_UNSUP
@@ -1103,12 +1136,12 @@ p_option_data (struct ctx *c)
 {
   int64_t r1, r2;
 
-  if (prep (c) == -1)
+  if (probe_connection (c) == -1)
     return V_ERROR;
-  r1 = o (c, NBD_OPT_LIST, "abcd", 4);
-  r2 = o (c, NBD_OPT_STRUCTURED_REPLY, "abcd", 4);
-  evf (c, "LIST with data: %s", rname (r1));
-  evf (c, "STRUCTURED_REPLY with data: %s", rname (r2));
+  r1 = send_option (c, NBD_OPT_LIST, "abcd", 4);
+  r2 = send_option (c, NBD_OPT_STRUCTURED_REPLY, "abcd", 4);
+  add_evidence (c, "LIST with data: %s", reply_name (r1));
+  add_evidence (c, "STRUCTURED_REPLY with data: %s", reply_name (r2));
   if (r1 < 0 || r2 < 0)
     return r1 == R_FAIL || r2 == R_FAIL ? V_ERROR : V_WARN;
   return r1 == NBD_REP_ERR_INVALID && r2 == NBD_REP_ERR_INVALID ? V_PASS
@@ -1121,25 +1154,25 @@ p_info_go_consistent (struct ctx *c)
   uint64_t size;
   uint16_t fl;
 
-  if (prep (c) == -1)
+  if (probe_connection (c) == -1)
     return V_ERROR;
   struct xresult res;
 
   /* With NBD_INFO_BLOCK_SIZE, so the engine checks the sizes too. */
-  if (o_info (c, NBD_OPT_INFO, c->export, NBD_INFO_BLOCK_SIZE)
+  if (send_info (c, NBD_OPT_INFO, c->export, NBD_INFO_BLOCK_SIZE)
       != NBD_REP_ACK)
-    return evf (c, "INFO: %s", rname (c->s->last_reply)), V_ERROR;
+    return conclude (c, V_ERROR, "INFO: %s", reply_name (c->s->last_reply));
   size = c->s->cur.size;
   fl = c->s->cur.tflags;
-  if (o_info (c, NBD_OPT_GO, c->export, NBD_INFO_BLOCK_SIZE) != NBD_REP_ACK)
-    return evf (c, "GO: %s", rname (c->s->last_reply)), V_ERROR;
-  evf (c, "INFO: size %" PRIu64 " flags 0x%04x; GO: size %" PRIu64
+  if (send_info (c, NBD_OPT_GO, c->export, NBD_INFO_BLOCK_SIZE) != NBD_REP_ACK)
+    return conclude (c, V_ERROR, "GO: %s", reply_name (c->s->last_reply));
+  add_evidence (c, "INFO: size %" PRIu64 " flags 0x%04x; GO: size %" PRIu64
        " flags 0x%04x", size, fl, c->s->cur.size, c->s->cur.tflags);
   if (size != c->s->cur.size || fl != c->s->cur.tflags)
     return V_FLAG;
   /* A READ without structured replies: the engine checks its form. */
-  if (c->size && request (c, NBD_CMD_READ, 0, 0, small (c), &res) == 0)
-    evf (c, "read: a %s reply", res.form == 0 ? "simple" : "structured");
+  if (c->size && send_request (c, NBD_CMD_READ, 0, 0, small (c), &res) == 0)
+    add_evidence (c, "read: a %s reply", res.form == 0 ? "simple" : "structured");
   return V_PASS;
 }
 
@@ -1148,13 +1181,13 @@ p_repeated_sr (struct ctx *c)
 {
   int64_t r1, r2;
 
-  if (prep (c) == -1)
+  if (probe_connection (c) == -1)
     return V_ERROR;
-  r1 = o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
-  r2 = o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
+  r1 = send_option (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
+  r2 = send_option (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
   /* LIST after them catches any extra reply the server still owes. */
-  o (c, NBD_OPT_LIST, NULL, 0);
-  evf (c, "sr → %s; sr → %s", rname (r1), rname (r2));
+  send_option (c, NBD_OPT_LIST, NULL, 0);
+  add_evidence (c, "sr → %s; sr → %s", reply_name (r1), reply_name (r2));
   if (r1 != NBD_REP_ACK)
     return V_SKIP;
   return r2 == NBD_REP_ACK || r2 == NBD_REP_ERR_INVALID ? V_PASS : V_WARN;
@@ -1165,12 +1198,12 @@ p_disc (struct ctx *c)
 {
   struct xresult res;
 
-  if (prep (c) == -1)
+  if (probe_connection (c) == -1)
     return V_ERROR;
-  if (o_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
-    return evf (c, "GO: %s", rname (c->s->last_reply)), V_ERROR;
-  request (c, NBD_CMD_DISC, 0, 0, 0, &res);
-  evf (c, "go; disc%s: checked by the engine (no reply, then close)",
+  if (send_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
+    return conclude (c, V_ERROR, "GO: %s", reply_name (c->s->last_reply));
+  send_request (c, NBD_CMD_DISC, 0, 0, 0, &res);
+  add_evidence (c, "go; disc%s: checked by the engine (no reply, then close)",
        c->s->epoch ? " inside TLS" : "");
   return V_PASS;
 }
@@ -1180,10 +1213,10 @@ p_abort (struct ctx *c)
 {
   int64_t r;
 
-  if (prep (c) == -1)
+  if (probe_connection (c) == -1)
     return V_ERROR;
-  r = o (c, NBD_OPT_ABORT, NULL, 0);
-  evf (c, "ABORT: %s", rname (r));
+  r = send_option (c, NBD_OPT_ABORT, NULL, 0);
+  add_evidence (c, "ABORT: %s", reply_name (r));
   if (r == NBD_REP_ACK || r == R_CLOSED)
     return V_PASS;
   return r == R_FAIL ? V_ERROR : V_FLAG;
@@ -1347,8 +1380,8 @@ inapplicable (const struct ctx *c, unsigned needs, char *buf, size_t len)
   if ((needs & N_TLS) && !c->can_tls)
     return c->mode == MODE_NONE ? "the server does not offer TLS"
       : c->tls_problem[0] ? c->tls_problem : "no usable TLS";
-  if ((needs & N_XMIT) && c->s->tls.required && !c->can_tls
-      && !c->s->allow_plaintext)
+  if ((needs & N_XMIT) && c->s->cfg.tls.required && !c->can_tls
+      && !c->s->cfg.allow_plaintext)
     return "TLS was asked for but is not usable, and this probe would "
       "enter transmission in plaintext (`set allow-plaintext on' to allow "
       "it)";
@@ -1367,23 +1400,23 @@ discover (struct ctx *c)
   int64_t r;
   size_t i;
 
-  if (fresh (c, -1) == -1)
+  if (fresh_connection (c, -1) == -1)
     return -1;
   c->server_no_zeroes = s->hs_flags & NBD_FLAG_NO_ZEROES;
-  r = o (c, NBD_OPT_LIST, NULL, 0);
+  r = send_option (c, NBD_OPT_LIST, NULL, 0);
   if (r == NBD_REP_ERR_TLS_REQD)
     c->mode = MODE_FORCED;      /* unless STARTTLS is refused below */
-  if (r == R_CLOSED && fresh (c, -1) == -1)
+  if (r == R_CLOSED && fresh_connection (c, -1) == -1)
     return -1;
   /* Does the server accept STARTTLS?  (Without the handshake.) */
-  s->no_auto_tls = true;
-  r = o (c, NBD_OPT_STARTTLS, NULL, 0);
-  s->no_auto_tls = false;
+  s->cfg.no_auto_tls = true;
+  r = send_option (c, NBD_OPT_STARTTLS, NULL, 0);
+  s->cfg.no_auto_tls = false;
   /* After an ACK the server expects a handshake: just close. */
   if (r == NBD_REP_ACK)
     session_close (s, NULL);
   else
-    end_politely (s);
+    end_politely (c);
   /* A server that refuses STARTTLS is in NOTLS mode, whatever else it
    * says (TLS_REQD from it is then a fault, found by notls-options).
    */
@@ -1393,35 +1426,35 @@ discover (struct ctx *c)
     c->mode = MODE_SELECTIVE;
   if (c->mode != MODE_NONE && r != NBD_REP_ACK)
     snprintf (c->tls_problem, sizeof c->tls_problem, "STARTTLS: %s",
-              rname (r));
+              reply_name (r));
   /* Does a real handshake work with the session's credentials? */
-  if (r == NBD_REP_ACK && fresh (c, -1) == 0) {
-    if (tls (c) == 0)
+  if (r == NBD_REP_ACK && fresh_connection (c, -1) == 0) {
+    if (start_tls (c) == 0)
       c->can_tls = true;
     else
       snprintf (c->tls_problem, sizeof c->tls_problem, "no usable TLS: %.1000s",
                 c->ev);
   }
-  if (s->phase != PHASE_OPTIONS && fresh (c, -1) == -1)
+  if (s->phase != PHASE_OPTIONS && fresh_connection (c, -1) == -1)
     return -1;
   if (s->phase == PHASE_OPTIONS) {
-    o (c, NBD_OPT_LIST, NULL, 0);
-    for (i = 0; i < s->nexports; i++)
-      if (strcmp (s->exports[i], c->export) != 0 && !c->other_export)
-        c->other_export = strdup (s->exports[i]);
-    o (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
-    r = o_meta (c, NBD_OPT_LIST_META_CONTEXT, c->export, 1,
+    send_option (c, NBD_OPT_LIST, NULL, 0);
+    for (i = 0; i < s->learned.nexports; i++)
+      if (strcmp (s->learned.exports[i], c->export) != 0 && !c->other_export)
+        c->other_export = xstrdup (s->learned.exports[i]);
+    send_option (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
+    r = send_meta (c, NBD_OPT_LIST_META_CONTEXT, c->export, 1,
                 "base:allocation");
     c->meta = r == NBD_REP_ACK && s->last_nreplies > 0;
-    r = o_info (c, NBD_OPT_INFO, c->export, 0xffff);
+    r = send_info (c, NBD_OPT_INFO, c->export, 0xffff);
     if (r == NBD_REP_ACK)
       c->size = s->cur.size;
   }
-  end_politely (s);
-  if (fresh (c, -1) == 0) {
-    if (!c->can_tls || tls (c) == 0)
-      c->eh = o (c, NBD_OPT_EXTENDED_HEADERS, NULL, 0) == NBD_REP_ACK;
-    end_politely (s);
+  end_politely (c);
+  if (fresh_connection (c, -1) == 0) {
+    if (!c->can_tls || start_tls (c) == 0)
+      c->eh = send_option (c, NBD_OPT_EXTENDED_HEADERS, NULL, 0) == NBD_REP_ACK;
+    end_politely (c);
   }
   c->ev[0] = '\0';
   return 0;
@@ -1441,58 +1474,137 @@ selected (const struct probe *p, struct args *a, int first)
 }
 
 static void
-print_list (void)
+print_list (FILE *fp, bool json)
 {
   const struct probe *p;
 
   for (p = probes; p->id; p++) {
-    if (cli.json) {
-      printf ("{\"event\":\"probe_info\",\"id\":\"%s\",\"rule\":", p->id);
-      json_string (p->rule);
-      printf (",\"section\":");
-      json_string (p->section);
-      printf ("}\n");
+    if (json) {
+      fprintf (fp, "{\"event\":\"probe_info\",\"id\":\"%s\",\"rule\":",
+               p->id);
+      json_string (fp, p->rule);
+      fprintf (fp, ",\"section\":");
+      json_string (fp, p->section);
+      fprintf (fp, "}\n");
     }
     else
-      printf ("%-28s %s (spec: %s)\n", p->id, p->rule, p->section);
+      fprintf (fp, "%-28s %s (spec: %s)\n", p->id, p->rule, p->section);
   }
 }
 
 static void
-report (struct ctx *c, const struct probe *p, enum verdict v)
+report (FILE *fp, bool json, struct ctx *c, const struct probe *p,
+        enum verdict v)
 {
-  if (cli.json) {
-    printf ("{\"event\":\"probe\",\"id\":\"%s\",\"result\":\"%s\","
-            "\"rule\":", p->id, verdict_names[v]);
-    json_string (p->rule);
-    printf (",\"section\":");
-    json_string (p->section);
-    printf (",\"evidence\":");
-    json_string (c->ev);
-    printf ("}\n");
+  if (json) {
+    fprintf (fp, "{\"event\":\"probe\",\"id\":\"%s\",\"result\":\"%s\","
+             "\"rule\":", p->id, verdict_names[v]);
+    json_string (fp, p->rule);
+    fprintf (fp, ",\"section\":");
+    json_string (fp, p->section);
+    fprintf (fp, ",\"evidence\":");
+    json_string (fp, c->ev);
+    fprintf (fp, "}\n");
     return;
   }
-  printf ("%-5s %-28s %s (spec: %s)\n", verdict_names[v], p->id, p->rule,
-          p->section);
+  fprintf (fp, "%-5s %-28s %s (spec: %s)\n", verdict_names[v], p->id,
+           p->rule, p->section);
   if (c->ev[0])
-    printf ("      %s\n", c->ev);
-  fflush (stdout);
+    fprintf (fp, "      %s\n", c->ev);
+  fflush (fp);
+}
+
+static void
+print_header (FILE *fp, bool json, const struct ctx *c,
+              const struct session *s)
+{
+  char *d = nbd_target_describe (&s->target);
+
+  if (json) {
+    fprintf (fp, "{\"event\":\"check\",\"target\":");
+    json_string (fp, d);
+    fprintf (fp, ",\"tls_mode\":\"%s\",\"tls_usable\":%s,\"export\":",
+             mode_names[c->mode], c->can_tls ? "true" : "false");
+    json_string (fp, c->export);
+    fprintf (fp, ",\"base_allocation\":%s,\"extended_headers\":%s}\n",
+             c->meta ? "true" : "false", c->eh ? "true" : "false");
+  }
+  else
+    fprintf (fp, "check %s: TLS mode %s%s%s%s%s; export \"%s\"%s%s%s; "
+             "base:allocation %s; extended headers %s\n", d,
+             mode_names[c->mode], c->can_tls ? ", TLS usable" : "",
+             !c->can_tls && c->tls_problem[0] ? " (" : "",
+             !c->can_tls ? c->tls_problem : "",
+             !c->can_tls && c->tls_problem[0] ? ")" : "",
+             c->export, c->other_export ? ", also \"" : "",
+             c->other_export ? c->other_export : "",
+             c->other_export ? "\"" : "",
+             c->meta ? "offered" : "not offered",
+             c->eh ? "offered" : "not offered");
+  free (d);
+}
+
+static void
+print_summary (FILE *fp, bool json, const unsigned counts[5])
+{
+  unsigned total = counts[0] + counts[1] + counts[2] + counts[3] + counts[4];
+
+  if (json)
+    fprintf (fp, "{\"event\":\"check_summary\",\"probes\":%u,\"pass\":%u,"
+             "\"flag\":%u,\"warn\":%u,\"skip\":%u,\"error\":%u}\n",
+             total, counts[V_PASS], counts[V_FLAG], counts[V_WARN],
+             counts[V_SKIP], counts[V_ERROR]);
+  else
+    fprintf (fp, "%u probes: %u pass, %u flag, %u warn, %u skip, %u error\n",
+             total, counts[V_PASS], counts[V_FLAG], counts[V_WARN],
+             counts[V_SKIP], counts[V_ERROR]);
+}
+
+/* Runs one probe on the audit's session and judges it: the probe's own
+ * verdict, made a FLAG when the engine's validators raised one.
+ */
+static enum verdict
+run_probe (struct ctx *c, const struct probe *p)
+{
+  struct session *s = c->s;
+  char why[256];
+  const char *na;
+  enum verdict v;
+
+  c->ev[0] = '\0';
+  audit_clear (&c->rec);
+  session_clear_error (s);
+  na = inapplicable (c, p->needs, why, sizeof why);
+  if (na) {
+    snprintf (c->ev, sizeof c->ev, "%.1200s", na);
+    v = V_SKIP;
+  }
+  else {
+    v = p->run (c);
+    if (c->rec.nflags && v != V_FLAG)
+      v = conclude (c, V_FLAG, "the engine raised %s: %s",
+                    c->rec.flags[0]->id, c->rec.evidence);
+    if (v == V_ERROR && s->err.msg[0] && !strstr (c->ev, s->err.msg))
+      add_evidence (c, "%s", s->err.msg);
+  }
+  end_politely (c);
+  return v;
 }
 
 int
-run_check (struct session *s, struct args *a, int first_id)
+run_check (struct session *user, struct args *a, int first_id)
 {
-  struct ctx c = { .s = s };
+  struct session audit;
+  struct ctx c = { .s = &audit };
   const struct probe *p;
   unsigned counts[5] = { 0 };
-  bool saved_quiet = s->quiet;
-  int saved_timeout = s->timeout_ms, i;
-  unsigned saved_nflags = s->nflags;
-  char why[256], *d;
   const char *e = arg_opt (a, "--export");
+  bool json = shell.disp.json;
+  FILE *fp = a->out;
+  int i, ret;
 
   if (arg_opt (a, "--list")) {
-    print_list ();
+    print_list (fp, json);
     return CMD_OK;
   }
   for (i = first_id; i < a->argc; i++) {
@@ -1504,89 +1616,43 @@ run_check (struct session *s, struct args *a, int first_id)
       return CMD_USAGE;
     }
   }
-  if (s->target.kind == TARGET_NONE)
+  if (user->target.kind == TARGET_NONE)
     return cmd_error ("no target (use `connect TARGET' first, or nbdcli "
                       "check TARGET)");
-  if (s->phase != PHASE_DISCONNECTED)
-    session_close (s, "closed for the audit");
-  c.export = e ? e : s->default_export ? s->default_export : "";
-  s->quiet = true;
-  if (s->timeout_ms > 5000)
-    s->timeout_ms = 5000;
-  if (discover (&c) == -1) {
-    s->quiet = saved_quiet;
-    s->timeout_ms = saved_timeout;
-    return cmd_error ("cannot probe the server: %s", c.ev);
-  }
-  d = nbd_target_describe (&s->target);
-  if (cli.json) {
-    printf ("{\"event\":\"check\",\"target\":");
-    json_string (d);
-    printf (",\"tls_mode\":\"%s\",\"tls_usable\":%s,\"export\":",
-            mode_names[c.mode], c.can_tls ? "true" : "false");
-    json_string (c.export);
-    printf (",\"base_allocation\":%s,\"extended_headers\":%s}\n",
-            c.meta ? "true" : "false", c.eh ? "true" : "false");
-  }
-  else
-    printf ("check %s: TLS mode %s%s%s%s%s; export \"%s\"%s%s%s; "
-            "base:allocation %s; extended headers %s\n", d,
-            mode_names[c.mode], c.can_tls ? ", TLS usable" : "",
-            !c.can_tls && c.tls_problem[0] ? " (" : "",
-            !c.can_tls ? c.tls_problem : "",
-            !c.can_tls && c.tls_problem[0] ? ")" : "",
-            c.export, c.other_export ? ", also \"" : "",
-            c.other_export ? c.other_export : "",
-            c.other_export ? "\"" : "",
-            c.meta ? "offered" : "not offered", c.eh ? "offered"
-            : "not offered");
-  free (d);
+  if (user->phase != PHASE_DISCONNECTED)
+    session_close (user, "closed for the audit");
 
+  /* The audit runs on a session of its own, with the user's settings
+   * and a sink that records flags instead of showing them.
+   */
+  session_init (&audit);
+  session_copy_settings (&audit, user);
+  audit.sink = audit_sink (&c.rec);
+  c.export = e ? e : audit.cfg.default_export ? audit.cfg.default_export : "";
+  if (audit.cfg.timeout_ms > 5000)
+    audit.cfg.timeout_ms = 5000;
+  if (discover (&c) == -1) {
+    ret = cmd_error ("cannot probe the server: %s", c.ev);
+    goto out;
+  }
+  print_header (fp, json, &c, &audit);
   for (p = probes; p->id; p++) {
-    const char *na;
     enum verdict v;
 
     if (!selected (p, a, first_id))
       continue;
-    c.ev[0] = '\0';
-    session_clear_record (s);
-    na = inapplicable (&c, p->needs, why, sizeof why);
-    if (na) {
-      snprintf (c.ev, sizeof c.ev, "%.1200s", na);
-      v = V_SKIP;
-    }
-    else {
-      v = p->run (&c);
-      /* The engine's validators judge every message of the probe. */
-      if (s->nprobe_flags && v != V_FLAG) {
-        evf (&c, "the engine raised %s: %s", s->probe_flags[0],
-             s->probe_evidence);
-        v = V_FLAG;
-      }
-      if (v == V_ERROR && s->last_error[0] && !strstr (c.ev, s->last_error))
-        evf (&c, "%s", s->last_error);
-    }
-    end_politely (s);
+    v = run_probe (&c, p);
     counts[v]++;
-    report (&c, p, v);
+    report (fp, json, &c, p, v);
   }
-  s->quiet = saved_quiet;
-  s->timeout_ms = saved_timeout;
-  /* Probe flags are the audit's findings: count them once, as FLAG rows. */
-  s->nflags = saved_nflags + counts[V_FLAG];
+  /* The audit's FLAG verdicts count once each, for the exit status. */
+  shell.audit_flags += counts[V_FLAG];
+  print_summary (fp, json, counts);
+  ret = counts[V_ERROR] ? CMD_FAILED : CMD_OK;
+ out:
   free (c.other_export);
-  if (cli.json)
-    printf ("{\"event\":\"check_summary\",\"probes\":%u,\"pass\":%u,"
-            "\"flag\":%u,\"warn\":%u,\"skip\":%u,\"error\":%u}\n",
-            counts[0] + counts[1] + counts[2] + counts[3] + counts[4],
-            counts[V_PASS], counts[V_FLAG], counts[V_WARN], counts[V_SKIP],
-            counts[V_ERROR]);
-  else
-    printf ("%u probes: %u pass, %u flag, %u warn, %u skip, %u error\n",
-            counts[0] + counts[1] + counts[2] + counts[3] + counts[4],
-            counts[V_PASS], counts[V_FLAG], counts[V_WARN], counts[V_SKIP],
-            counts[V_ERROR]);
-  return counts[V_ERROR] ? CMD_FAILED : CMD_OK;
+  session_free (&audit);
+  return ret;
 }
 
 static int

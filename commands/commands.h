@@ -1,14 +1,19 @@
-/* nbdcli - shared definitions of the front end: the command table, the
- * global settings of a run.
+/* nbdcli - the commands layer: the command tables, the dispatcher and
+ * the shell's state that commands read and change.  It calls down into
+ * the output layer and proto/ only; what it needs from the shell above
+ * (running a script file, completion) comes as hooks in `shell'.
  * Copyright the nbdcli authors, MIT licence.
  */
-#ifndef NBDCLI_H
-#define NBDCLI_H
+#ifndef NBDCLI_COMMANDS_H
+#define NBDCLI_COMMANDS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdio.h>
+
+#include "output.h"
 #include "session.h"
 
 /* Command status: what a handler returns. */
@@ -28,6 +33,7 @@ enum {
 
 /* A command's words after the dispatcher took its --options out. */
 struct args {
+  FILE *out;                    /* where the command prints its results */
   int argc;
   char **argv;                  /* argv[0] is the command name */
   bool *quoted;                 /* was argv[i] written in quotes? */
@@ -70,7 +76,7 @@ extern const struct command *const command_groups[];
 extern const struct command *find_command (const char *name);
 extern int dispatch (struct session *s, int argc, char **argv,
                      const bool *quoted);
-extern void print_command_help (const struct command *c);
+extern void print_command_help (FILE *fp, const struct command *c);
 extern int cmd_error (const char *fmt, ...)
   __attribute__ ((format (printf, 1, 2)));
 
@@ -81,35 +87,22 @@ extern const char *const set_names[];
 
 /* commands/conn.c, shared with main. */
 extern int target_from_words (int argc, char **argv, struct nbd_target *t);
-extern void session_set_target (struct session *s, struct nbd_target *t);
 
-/* Settings of the run. */
-struct cli {
-  const char *progname;
+/* The shell's state, shared by the commands and the shell. */
+struct shell {
   bool interactive;
   bool quit;                    /* `quit' was run */
-  const char *where_file;       /* script being run, for FILE:LINE: */
-  int where_line;
-  const char *cur_cmd;          /* command being run, for messages */
   bool errexit;                 /* stop a script at the first failure */
   int worst;                    /* worst status of any command */
   int source_depth;
-  bool color;
-  bool json;                    /* --json: one JSON object per event */
-  int trace;                    /* 0 off, 1 on, 2 hex */
+  unsigned audit_flags;         /* FLAG verdicts of `check' runs */
+  struct display disp;          /* text or JSON, colour, trace */
+  /* Hooks into the shell above. */
+  int (*run_file) (struct session *s, const char *path);
+  char **(*complete_line) (struct session *s, const char *line_to_cursor,
+                           const char *word);
 };
-extern struct cli cli;
-
-/* cli/repl.c */
-extern int run_line (struct session *s, const char *line);
-extern int run_file (struct session *s, const char *path);
-extern int run_stream (struct session *s, void *fp, const char *name);
-extern int run_interactive (struct session *s);
-extern char *make_prompt (const struct session *s);
-
-/* cli/complete.c */
-extern char **complete_line (const char *line_to_cursor, const char *word);
-extern struct session *complete_session;
+extern struct shell shell;
 
 /* Number parsing shared by commands: accepts decimal, 0x hex and size
  * suffixes (k, M, G, T, binary).  Returns 0 or -1.

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nbdcli.h"
+#include "commands.h"
 
 /* Makes a target from command words: URI, HOST[:PORT], socket path or
  * "[ CMD ARGS... ]".  Shared with main.
@@ -28,24 +28,6 @@ target_from_words (int argc, char **argv, struct nbd_target *t)
   if (nbd_parse_target (argv[0], t, err, sizeof err) == -1)
     return cmd_error ("%s", err), -1;
   return 0;
-}
-
-/* Installs T as the session's target: its export becomes the default
- * and an nbds:// scheme makes TLS required.
- */
-void
-session_set_target (struct session *s, struct nbd_target *t)
-{
-  nbd_target_free (&s->target);
-  s->target = *t;
-  /* A new target brings its own export and TLS requirement; `set export'
-   * and `set tls require' given by hand stay until changed by hand.
-   */
-  if (!s->export_set_by_user) {
-    free (s->default_export);
-    s->default_export = strdup (t->export_name ? t->export_name : "");
-  }
-  s->tls.required = t->tls || s->tls_required_by_user;
 }
 
 static int

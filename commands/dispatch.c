@@ -12,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nbdcli.h"
+#include "commands.h"
 #include "output.h"
+
+struct shell shell = { .errexit = true };
 
 const struct command *const command_groups[] = {
   conn_commands,
@@ -44,21 +46,21 @@ cmd_error (const char *fmt, ...)
   va_list ap;
 
   fflush (stdout);
-  if (cli.json) {
+  if (shell.disp.json) {
     char *m = NULL;
     va_start (ap, fmt);
     if (vasprintf (&m, fmt, ap) == -1)
       m = NULL;
     va_end (ap);
-    json_error_line (cli.cur_cmd, m);
+    json_error_line (stdout, out_where.cmd, m, NULL);
     free (m);
     return CMD_FAILED;
   }
-  fprintf (stderr, "%s: ", cli.progname);
-  if (cli.where_file)
-    fprintf (stderr, "%s:%d: ", cli.where_file, cli.where_line);
-  if (cli.cur_cmd)
-    fprintf (stderr, "%s: ", cli.cur_cmd);
+  fprintf (stderr, "%s: ", out_where.progname);
+  if (out_where.file)
+    fprintf (stderr, "%s:%d: ", out_where.file, out_where.line);
+  if (out_where.cmd)
+    fprintf (stderr, "%s: ", out_where.cmd);
   va_start (ap, fmt);
   vfprintf (stderr, fmt, ap);
   va_end (ap);
@@ -68,21 +70,21 @@ cmd_error (const char *fmt, ...)
 }
 
 void
-print_command_help (const struct command *c)
+print_command_help (FILE *fp, const struct command *c)
 {
-  printf ("%s%s%s%s%s\n", c->name, c->alias ? " (" : "",
+  fprintf (fp, "%s%s%s%s%s\n", c->name, c->alias ? " (" : "",
           c->alias ? c->alias : "", c->alias ? ")" : "",
           "");
-  printf ("usage: %s%s%s\n", c->name, *c->args ? " " : "", c->args);
-  printf ("%s\n", c->summary);
+  fprintf (fp, "usage: %s%s%s\n", c->name, *c->args ? " " : "", c->args);
+  fprintf (fp, "%s\n", c->summary);
   if (c->help && *c->help)
-    printf ("\n%s\n", c->help);
+    fprintf (fp, "\n%s\n", c->help);
   if (c->flags & CMD_OPT_PHASE)
-    printf ("\n(only during option haggling)\n");
+    fprintf (fp, "\n(only during option haggling)\n");
   else if (c->flags & CMD_XMIT_PHASE)
-    printf ("\n(only in the transmission phase)\n");
+    fprintf (fp, "\n(only in the transmission phase)\n");
   else if (c->flags & CMD_NEED_CONN)
-    printf ("\n(needs a connection)\n");
+    fprintf (fp, "\n(needs a connection)\n");
 }
 
 /* Does the command accept OPT (e.g. "--export")?  *TAKES_VALUE says
@@ -146,18 +148,16 @@ dispatch (struct session *s, int argc, char **argv, const bool *quoted)
     return CMD_OK;
   c = find_command (argv[0]);
   if (!c) {
-    cli.cur_cmd = NULL;
+    out_where.cmd = NULL;
     cmd_error ("unknown command \"%s\" (try `help')", argv[0]);
     return CMD_USAGE;
   }
-  cli.cur_cmd = c->name;
+  out_where.cmd = c->name;
 
-  a.argv = calloc (argc + 1, sizeof (char *));
-  a.quoted = calloc (argc + 1, sizeof (bool));
-  a.optname = calloc (argc + 1, sizeof (char *));
-  a.optval = calloc (argc + 1, sizeof (char *));
-  if (!a.argv || !a.quoted || !a.optname || !a.optval)
-    abort ();
+  a.argv = xcalloc (argc + 1, sizeof (char *));
+  a.quoted = xcalloc (argc + 1, sizeof (bool));
+  a.optname = xcalloc (argc + 1, sizeof (char *));
+  a.optval = xcalloc (argc + 1, sizeof (char *));
   a.argv[a.argc++] = argv[0];
   for (i = 1; i < argc; i++) {
     const char *w = argv[i];
@@ -165,7 +165,7 @@ dispatch (struct session *s, int argc, char **argv, const bool *quoted)
     char *eq;
 
     if (!quoted[i] && !no_more_opts && strcmp (w, "--help") == 0) {
-      print_command_help (c);
+      print_command_help (stdout, c);
       args_free (&a);
       return CMD_OK;
     }
@@ -177,9 +177,7 @@ dispatch (struct session *s, int argc, char **argv, const bool *quoted)
       continue;
     }
     if (!quoted[i] && !no_more_opts && strncmp (w, "--", 2) == 0) {
-      char *name = strdup (w);
-      if (!name)
-        abort ();
+      char *name = xstrdup (w);
       eq = strchr (name, '=');
       if (eq)
         *eq = '\0';
@@ -243,25 +241,23 @@ dispatch (struct session *s, int argc, char **argv, const bool *quoted)
     args_free (&a);
     return CMD_FAILED;
   }
-  if (cli.json && (c->flags & CMD_TEXT)) {
-    /* A command that prints text gives one JSON object with it.  glibc
-     * lets stdout be assigned.
-     */
+  if (shell.disp.json && (c->flags & CMD_TEXT)) {
+    /* A command that prints text gives one JSON object with it. */
     char *buf = NULL;
     size_t len = 0;
-    FILE *m = open_memstream (&buf, &len), *old = stdout;
 
-    if (!m)
+    a.out = open_memstream (&buf, &len);
+    if (!a.out)
       abort ();
-    stdout = m;
     r = c->run (s, &a);
-    fclose (m);
-    stdout = old;
-    json_output_line (c->name, buf, len);
+    fclose (a.out);
+    json_output_line (stdout, c->name, buf, len);
     free (buf);
   }
-  else
+  else {
+    a.out = stdout;
     r = c->run (s, &a);
+  }
   args_free (&a);
   fflush (stdout);
   return r;

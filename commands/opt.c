@@ -11,7 +11,7 @@
 
 #include "names.h"
 #include "nbd-proto.h"
-#include "nbdcli.h"
+#include "commands.h"
 #include "wire.h"
 
 static const char *
@@ -19,7 +19,7 @@ export_arg (struct session *s, struct args *a, int i)
 {
   if (a->argc > i)
     return a->argv[i];
-  return s->default_export ? s->default_export : "";
+  return s->cfg.default_export ? s->cfg.default_export : "";
 }
 
 static int
@@ -39,7 +39,7 @@ send_opt (struct session *s, uint32_t opt, struct bytes *payload)
 static int
 refuse_plaintext (struct session *s, const char *what)
 {
-  if (s->tls.required && !s->tls_up && !s->allow_plaintext)
+  if (s->cfg.tls.required && !s->tls_up && !s->cfg.allow_plaintext)
     return cmd_error ("TLS was asked for (nbds:// or `set tls require') but "
                       "is not up: %s would enter transmission in plaintext; "
                       "run `starttls' first, or `set allow-plaintext on' to "
@@ -157,7 +157,7 @@ meta (struct session *s, struct args *a, uint32_t opt)
   const char *e = arg_opt (a, "--export");
 
   if (!e)
-    e = s->default_export ? s->default_export : "";
+    e = s->cfg.default_export ? s->cfg.default_export : "";
   nbd_encode_meta_payload (&p, e, a->argv + 1, a->argc - 1);
   return send_opt (s, opt, &p);
 }

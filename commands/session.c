@@ -14,13 +14,16 @@
 #include "elements.h"
 #include "names.h"
 #include "nbd-proto.h"
-#include "nbdcli.h"
+#include "commands.h"
 #include "output.h"
 
 static int
 do_state (struct session *s, struct args *a)
 {
-  print_state (s);
+  if (shell.disp.json)
+    json_state (a->out, s);
+  else
+    print_state (a->out, s);
   return CMD_OK;
 }
 
@@ -42,9 +45,7 @@ static void
 set_str (char **p, const char *v)
 {
   free (*p);
-  *p = strdup (v);
-  if (!*p)
-    abort ();
+  *p = xstrdup (v);
 }
 
 /* The settings `set' knows, for `set' with no argument and completion. */
@@ -62,30 +63,30 @@ eff (const char *set, const char *uri)
 }
 
 static void
-show_settings (struct session *s)
+show_settings (FILE *fp, struct session *s)
 {
-  int vp = s->tls.verify_peer >= 0 ? s->tls.verify_peer
+  int vp = s->cfg.tls.verify_peer >= 0 ? s->cfg.tls.verify_peer
     : s->target.tls_verify_peer;
 
-  printf ("export           \"%s\"\n",
-          s->default_export ? s->default_export : "");
-  if (s->client_flags_override >= 0)
-    printf ("client-flags     0x%08" PRIx64 "\n", s->client_flags_override);
+  fprintf (fp, "export           \"%s\"\n",
+          s->cfg.default_export ? s->cfg.default_export : "");
+  if (s->cfg.client_flags_override >= 0)
+    fprintf (fp, "client-flags     0x%08" PRIx64 "\n", s->cfg.client_flags_override);
   else
-    printf ("client-flags     auto\n");
-  printf ("timeout          %d\n", s->timeout_ms / 1000);
-  printf ("tls              %s\n", s->tls.required ? "require" : "off");
-  printf ("tls-certificates %s\n",
-          eff (s->tls.certificates, s->target.tls_certificates));
-  printf ("tls-psk          %s\n",
-          eff (s->tls.psk_file, s->target.tls_psk_file));
-  printf ("tls-username     %s\n",
-          eff (s->tls.username, s->target.tls_username));
-  printf ("tls-hostname     %s\n",
-          eff (s->tls.hostname, s->target.tls_hostname));
-  printf ("tls-verify-peer  %s\n", vp == 0 ? "no" : "yes");
-  printf ("allow-plaintext  %s\n", s->allow_plaintext ? "on" : "off");
-  printf ("errexit          %s\n", cli.errexit ? "on" : "off");
+    fprintf (fp, "client-flags     auto\n");
+  fprintf (fp, "timeout          %d\n", s->cfg.timeout_ms / 1000);
+  fprintf (fp, "tls              %s\n", s->cfg.tls.required ? "require" : "off");
+  fprintf (fp, "tls-certificates %s\n",
+          eff (s->cfg.tls.certificates, s->target.tls_certificates));
+  fprintf (fp, "tls-psk          %s\n",
+          eff (s->cfg.tls.psk_file, s->target.tls_psk_file));
+  fprintf (fp, "tls-username     %s\n",
+          eff (s->cfg.tls.username, s->target.tls_username));
+  fprintf (fp, "tls-hostname     %s\n",
+          eff (s->cfg.tls.hostname, s->target.tls_hostname));
+  fprintf (fp, "tls-verify-peer  %s\n", vp == 0 ? "no" : "yes");
+  fprintf (fp, "allow-plaintext  %s\n", s->cfg.allow_plaintext ? "on" : "off");
+  fprintf (fp, "errexit          %s\n", shell.errexit ? "on" : "off");
 }
 
 int
@@ -95,54 +96,54 @@ apply_setting (struct session *s, const char *name, const char *v)
   uint64_t n;
 
   if (strcmp (name, "export") == 0) {
-    set_str (&s->default_export, v);
-    s->export_set_by_user = true;
+    set_str (&s->cfg.default_export, v);
+    s->cfg.export_set_by_user = true;
   }
   else if (strcmp (name, "client-flags") == 0) {
     if (strcmp (v, "auto") == 0)
-      s->client_flags_override = -1;
+      s->cfg.client_flags_override = -1;
     else if (parse_u64 (v, &n) == -1 || n > UINT32_MAX)
       return cmd_error ("client-flags: \"%s\" is not auto or a 32-bit "
                         "number", v);
     else
-      s->client_flags_override = n;
+      s->cfg.client_flags_override = n;
   }
   else if (strcmp (name, "timeout") == 0) {
     if (parse_u64 (v, &n) == -1 || n == 0 || n > 86400)
       return cmd_error ("timeout: \"%s\" is not a number of seconds "
                         "(1 to 86400)", v);
-    s->timeout_ms = (int) n * 1000;
+    s->cfg.timeout_ms = (int) n * 1000;
   }
   else if (strcmp (name, "tls") == 0) {
     if (strcmp (v, "require") == 0 || strcmp (v, "on") == 0)
-      s->tls.required = s->tls_required_by_user = true;
+      s->cfg.tls.required = s->cfg.tls_required_by_user = true;
     else if (strcmp (v, "off") == 0)
-      s->tls.required = s->tls_required_by_user = false;
+      s->cfg.tls.required = s->cfg.tls_required_by_user = false;
     else
       return cmd_error ("tls: expected require or off");
   }
   else if (strcmp (name, "tls-certificates") == 0)
-    set_str (&s->tls.certificates, v);
+    set_str (&s->cfg.tls.certificates, v);
   else if (strcmp (name, "tls-psk") == 0 || strcmp (name, "tls-psk-file") == 0)
-    set_str (&s->tls.psk_file, v);
+    set_str (&s->cfg.tls.psk_file, v);
   else if (strcmp (name, "tls-username") == 0)
-    set_str (&s->tls.username, v);
+    set_str (&s->cfg.tls.username, v);
   else if (strcmp (name, "tls-hostname") == 0)
-    set_str (&s->tls.hostname, v);
+    set_str (&s->cfg.tls.hostname, v);
   else if (strcmp (name, "tls-verify-peer") == 0) {
     if (parse_bool (v, &b) == -1)
       return cmd_error ("tls-verify-peer: expected yes or no");
-    s->tls.verify_peer = b;
+    s->cfg.tls.verify_peer = b;
   }
   else if (strcmp (name, "allow-plaintext") == 0) {
     if (parse_bool (v, &b) == -1)
       return cmd_error ("allow-plaintext: expected on or off");
-    s->allow_plaintext = b;
+    s->cfg.allow_plaintext = b;
   }
   else if (strcmp (name, "errexit") == 0) {
     if (parse_bool (v, &b) == -1)
       return cmd_error ("errexit: expected on or off");
-    cli.errexit = b;
+    shell.errexit = b;
   }
   else {
     cmd_error ("unknown setting \"%s\" (try `set' to list them)", name);
@@ -155,7 +156,7 @@ static int
 do_set (struct session *s, struct args *a)
 {
   if (a->argc == 1) {
-    show_settings (s);
+    show_settings (a->out, s);
     return CMD_OK;
   }
   if (a->argc != 3) {
@@ -170,21 +171,23 @@ do_echo (struct session *s, struct args *a)
 {
   int i;
   for (i = 1; i < a->argc; i++)
-    printf ("%s%s", i > 1 ? " " : "", a->argv[i]);
-  printf ("\n");
+    fprintf (a->out, "%s%s", i > 1 ? " " : "", a->argv[i]);
+  fprintf (a->out, "\n");
   return CMD_OK;
 }
 
 static int
 do_source (struct session *s, struct args *a)
 {
-  return run_file (s, a->argv[1]);
+  if (!shell.run_file)
+    return cmd_error ("scripts cannot be run here");
+  return shell.run_file (s, a->argv[1]);
 }
 
 static int
 do_quit (struct session *s, struct args *a)
 {
-  cli.quit = true;
+  shell.quit = true;
   return CMD_OK;
 }
 
@@ -197,23 +200,36 @@ do_help (struct session *s, struct args *a)
   if (a->argc == 2) {
     c = find_command (a->argv[1]);
     if (!c) {
-      if (help_element (a->argv[1]) > 0)
+      const struct flag_def *f = flag_find (a->argv[1]);
+
+      if (f) {
+        print_flag_help (a->out, f);
+        return CMD_OK;
+      }
+      if (strcmp (a->argv[1], "flags") == 0) {
+        print_flag_list (a->out, false);
+        return CMD_OK;
+      }
+      if (help_element (a->out, a->argv[1]) > 0)
         return CMD_OK;
       cmd_error ("no help for \"%s\" (try `help' for the list)", a->argv[1]);
       return CMD_USAGE;
     }
-    print_command_help (c);
+    print_command_help (a->out, c);
     return CMD_OK;
   }
-  printf ("Commands (`help NAME' or `NAME --help' for more):\n");
+  fprintf (a->out, "Commands (`help NAME' or `NAME --help' for more):\n");
   for (g = command_groups; *g; g++)
     for (c = *g; c->name; c++) {
       char name[64];
       snprintf (name, sizeof name, "%s%s%s%s", c->name,
                 c->alias ? " (" : "", c->alias ? c->alias : "",
                 c->alias ? ")" : "");
-      printf ("  %-24s %s\n", name, c->summary);
+      fprintf (a->out, "  %-24s %s\n", name, c->summary);
     }
+  fprintf (a->out, "Also `help ELEMENT' for a protocol element (NBD_OPT_GO, "
+           "NBD_REP_ERR_TLS_REQD),\n`help FLAG-ID' for a flag "
+           "(tls-state-kept-sr) and `help flags' for the list.\n");
   return CMD_OK;
 }
 
@@ -239,20 +255,21 @@ static int
 do_trace (struct session *s, struct args *a)
 {
   if (a->argc == 1) {
-    printf ("trace %s\n", cli.trace == 0 ? "off" : cli.trace == 1 ? "on"
+    fprintf (a->out, "trace %s\n", shell.disp.trace == 0 ? "off" : shell.disp.trace == 1 ? "on"
             : "hex");
     return CMD_OK;
   }
   if (strcmp (a->argv[1], "on") == 0)
-    cli.trace = 1;
+    shell.disp.trace = 1;
   else if (strcmp (a->argv[1], "hex") == 0)
-    cli.trace = 2;
+    shell.disp.trace = 2;
   else if (strcmp (a->argv[1], "off") == 0)
-    cli.trace = 0;
+    shell.disp.trace = 0;
   else {
     cmd_error ("expected on, off or hex");
     return CMD_USAGE;
   }
+  display_attach (&shell.disp, s);
   return CMD_OK;
 }
 
@@ -268,12 +285,11 @@ do_complete (struct session *s, struct args *a)
   word = line + n;
   while (word > line && word[-1] != ' ' && word[-1] != ';')
     word--;
-  complete_session = s;
-  v = complete_line (line, word);
+  v = shell.complete_line ? shell.complete_line (s, line, word) : NULL;
   if (!v)
     return CMD_OK;
   for (i = 0; v[i]; i++) {
-    printf ("%s\n", v[i]);
+    fprintf (a->out, "%s\n", v[i]);
     free (v[i]);
   }
   free (v);

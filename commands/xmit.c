@@ -14,7 +14,7 @@
 
 #include "names.h"
 #include "nbd-proto.h"
-#include "nbdcli.h"
+#include "commands.h"
 #include "output.h"
 #include "wire.h"
 #include "xmit.h"
@@ -183,9 +183,7 @@ do_write (struct session *s, struct args *a)
     return CMD_FAILED;
   }
   if (!data.data && len > 0) {
-    buf = malloc (piece);
-    if (!buf)
-      abort ();
+    buf = xmalloc (piece);
     if (pat)
       memset (buf, patbyte, piece);
   }

@@ -1800,38 +1800,38 @@ matches_name (const struct element *e, const char *query)
 }
 
 static void
-print_element (const struct element *e)
+print_element (FILE *fp, const struct element *e)
 {
   const char *label = kinds[e->kind].label;
   const char *p, *next;
 
   if (!kinds[e->kind].has_value)
-    printf ("%s (%s)\n", e->name, label);
+    fprintf (fp, "%s (%s)\n", e->name, label);
   else if (e->is_flag) {
     int bit = 0;
 
     while (bit < 63 && !(e->value & (UINT64_C (1) << bit)))
       bit++;
-    printf ("%s (%s bit %d, mask %" PRIu64 ", 0x%" PRIx64 ")\n",
+    fprintf (fp, "%s (%s bit %d, mask %" PRIu64 ", 0x%" PRIx64 ")\n",
             e->name, label, bit, e->value, e->value);
   }
   else
-    printf ("%s (%s %" PRIu64 ", 0x%" PRIx64 ")\n",
+    fprintf (fp, "%s (%s %" PRIu64 ", 0x%" PRIx64 ")\n",
             e->name, label, e->value, e->value);
 
   for (p = e->text; *p; p = next) {
     size_t len = strcspn (p, "\n");
 
     if (len > 0)
-      printf ("  %.*s\n", (int) len, p);
+      fprintf (fp, "  %.*s\n", (int) len, p);
     else
-      printf ("\n");
+      fprintf (fp, "\n");
     next = p + len + (p[len] == '\n');
   }
 }
 
 int
-help_element (const char *query)
+help_element (FILE *fp, const char *query)
 {
   const struct element *e;
   const char *colon;
@@ -1848,8 +1848,8 @@ help_element (const char *query)
       : matches_name (e, query);
     if (m) {
       if (n++ > 0)
-        printf ("\n");
-      print_element (e);
+        fprintf (fp, "\n");
+      print_element (fp, e);
     }
   }
 
@@ -1863,8 +1863,8 @@ help_element (const char *query)
           && strlen (e->name) == (size_t) (colon - query + 1)
           && name_eqn (query, e->name, colon - query + 1)) {
         if (n++ > 0)
-          printf ("\n");
-        print_element (e);
+          fprintf (fp, "\n");
+        print_element (fp, e);
       }
     }
   }

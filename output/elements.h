@@ -5,7 +5,9 @@
 #ifndef NBDCLI_ELEMENTS_H
 #define NBDCLI_ELEMENTS_H
 
-/* Prints to stdout the entry of every protocol element that QUERY
+#include <stdio.h>
+
+/* Prints to FP the entry of every protocol element that QUERY
  * names, separated by blank lines, and returns how many were printed
  * (0, printing nothing, when none matches).  QUERY is a full name
  * (NBD_OPT_GO), a short name (GO, SEND_DF; an ambiguous one such as
@@ -14,7 +16,7 @@
  * or namespace (base:allocation, qemu:dirty-bitmap:foo).  Case does
  * not matter, nor '-' against '_'.
  */
-extern int help_element (const char *query);
+extern int help_element (FILE *fp, const char *query);
 
 /* Calls ADD once for each full name, short name and other spelling of
  * the elements (a short name shared by two elements, such as INFO,

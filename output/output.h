@@ -1,26 +1,120 @@
-/* nbdcli - output: how events and results look.
+/* nbdcli - the output layer: the sinks that the engine's events go to
+ * (human text, JSON lines, the wire trace, the audit recorder), the
+ * human and JSON forms of results, and help texts for protocol elements
+ * (elements.h).  It calls down into proto/ only.
  * Copyright the nbdcli authors, MIT licence.
  */
 #ifndef NBDCLI_OUTPUT_H
 #define NBDCLI_OUTPUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "flags.h"
+#include "sink.h"
 
 struct session;
+struct nego;
 
-/* "64 MiB" style, into BUF. */
+/* Where the run stands, for the prefix of error lines
+ * ("nbdcli: FILE:LINE: CMD: message"): set by the shell.
+ */
+struct out_where {
+  const char *progname;
+  const char *file;             /* script being run, or NULL */
+  int line;
+  const char *cmd;              /* command being run, or NULL */
+};
+extern struct out_where out_where;
+
+/* An error line on FP: "nbdcli: FILE:LINE: CMD: MSG" (CMD when given). */
+extern void print_error_line (FILE *fp, const char *cmd, const char *msg);
+
+/* The sinks.  Each fills its context (which must outlive the sink's
+ * use) and returns the sink to give a session.
+ */
+struct text_sink {              /* human text; errors on ERRFP */
+  FILE *fp, *errfp;
+  bool color;
+};
+extern struct nbd_sink text_sink (struct text_sink *t, FILE *fp, FILE *errfp,
+                                  bool color);
+
+struct json_sink {              /* one JSON object per line */
+  FILE *fp;
+};
+extern struct nbd_sink json_sink (struct json_sink *j, FILE *fp);
+
+struct trace_sink {             /* the annotated wire trace, field by field */
+  FILE *fp;
+  bool hex;                     /* with each field's bytes */
+};
+extern struct nbd_sink trace_sink (struct trace_sink *t, FILE *fp, bool hex);
+
+struct tee_sink {               /* every event to A, then to B */
+  struct nbd_sink a, b;
+};
+extern struct nbd_sink tee_sink (struct tee_sink *t, struct nbd_sink a,
+                                 struct nbd_sink b);
+
+/* The audit recorder: keeps the flags raised (and the first one's
+ * evidence), shows nothing.
+ */
+#define AUDIT_MAX_FLAGS 8
+struct audit_record {
+  const struct flag_def *flags[AUDIT_MAX_FLAGS];
+  size_t nflags;
+  char evidence[512];           /* the first flag's */
+};
+extern struct nbd_sink audit_sink (struct audit_record *r);
+extern void audit_clear (struct audit_record *r);
+
+/* How a run shows things: chosen once (text or JSON, colour, trace)
+ * and made into the session's sink by display_attach.
+ */
+struct display {
+  bool json;
+  bool color;
+  int trace;                    /* 0 off, 1 on, 2 hex */
+  FILE *fp, *errfp;
+  struct text_sink text;
+  struct json_sink js;
+  struct trace_sink tr;
+  struct tee_sink tee;
+};
+extern void display_attach (struct display *d, struct session *s);
+
+/* Human forms (output/format.c). */
 extern const char *human_size (uint64_t v, char *buf, size_t len);
-/* Prints up to MAX bytes as hex pairs, then "... (N more bytes)". */
-extern void print_hex_inline (const uint8_t *p, size_t len, size_t max);
-/* Option reply payload decoded for humans, on one line after ": ". */
-extern void print_opt_payload (uint32_t opt, const uint8_t *p, size_t len);
-extern void print_state (const struct session *s);
+extern void print_hex_inline (FILE *fp, const uint8_t *p, size_t len,
+                              size_t max);
 extern const char *opt_label (uint32_t opt, char *buf, size_t len);
-extern void json_string (const char *v);
-extern void json_output_line (const char *cmd, const char *text,
-                              size_t len);
-extern void json_error_line (const char *cmd, const char *msg);
 extern const char *rep_label (uint32_t type, char *buf, size_t len);
+extern void print_quoted (FILE *fp, const uint8_t *p, size_t len);
+extern void print_tflags (FILE *fp, uint16_t f);
+extern void print_opt_payload (FILE *fp, uint32_t type, const uint8_t *p,
+                               size_t len);
+extern void print_sent_payload (FILE *fp, uint32_t opt, const uint8_t *p,
+                                size_t len);
+extern void print_tls_lines (FILE *fp, const struct session *s,
+                             const char *indent);
+extern void print_state (FILE *fp, const struct session *s);
+extern void hexdump (FILE *fp, const uint8_t *p, size_t len, uint64_t base);
+extern void status_meaning (const char *ctx, uint64_t fl, char *buf,
+                            size_t len);
+/* A flag as text: "id: evidence (rule; spec: section)". */
+extern void print_flag_help (FILE *fp, const struct flag_def *d);
+extern void print_flag_list (FILE *fp, bool json);
+
+/* JSON forms (output/json.c). */
+extern void json_raw_str (FILE *fp, const uint8_t *p, size_t len);
+extern void json_string (FILE *fp, const char *v);
+extern void json_state (FILE *fp, const struct session *s);
+extern void json_output_line (FILE *fp, const char *cmd, const char *text,
+                              size_t len);
+extern void json_error_line (FILE *fp, const char *cmd, const char *msg,
+                             const char *kind);
 
 #endif

@@ -11,14 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "events.h"
 #include "names.h"
 #include "nbd-proto.h"
-#include "nbdcli.h"
+#include "output.h"
+#include "sink.h"
 #include "session.h"
 #include "wire.h"
 
 struct frame {
+  FILE *fp;
+  bool hex;                     /* `trace hex': the bytes of each field */
   const uint8_t *p;
   size_t len;                   /* bytes available */
   size_t off;                   /* next field */
@@ -38,24 +40,24 @@ field (struct frame *f, size_t size, const char *name, const char *fmt, ...)
   if (f->truncated)
     return false;
   if (size > f->len - f->off) {
-    printf ("     %5zu %5zu  %-20s (missing: only %zu bytes left)\n",
+    fprintf (f->fp, "     %5zu %5zu  %-20s (missing: only %zu bytes left)\n",
             f->off, size, name, f->len - f->off);
     f->truncated = true;
     return false;
   }
-  printf ("     %5zu %5zu  %-20s ", f->off, size, name);
+  fprintf (f->fp, "     %5zu %5zu  %-20s ", f->off, size, name);
   va_start (ap, fmt);
-  vprintf (fmt, ap);
+  vfprintf (f->fp, fmt, ap);
   va_end (ap);
-  if (cli.trace > 1 && size > 0) {
-    printf ("\n%*s[", 35, "");
+  if (f->hex && size > 0) {
+    fprintf (f->fp, "\n%*s[", 35, "");
     for (i = 0; i < size && i < 24; i++)
-      printf ("%s%02x", i ? " " : "", f->p[f->off + i]);
+      fprintf (f->fp, "%s%02x", i ? " " : "", f->p[f->off + i]);
     if (size > 24)
-      printf (" ...");
-    printf ("]");
+      fprintf (f->fp, " ...");
+    fprintf (f->fp, "]");
   }
-  printf ("\n");
+  fprintf (f->fp, "\n");
   f->off += size;
   return true;
 }
@@ -125,15 +127,15 @@ fbytes (struct frame *f, size_t size, const char *name, uint64_t total)
   if (size <= have)
     return field (f, size, name, "%zu bytes", size);
   /* Streamed data: only the first bytes are at hand. */
-  printf ("     %5zu %5" PRIu64 "  %-20s %" PRIu64 " bytes", f->off, total,
+  fprintf (f->fp, "     %5zu %5" PRIu64 "  %-20s %" PRIu64 " bytes", f->off, total,
           name, total);
-  if (cli.trace > 1) {
-    printf ("\n%*s[", 35, "");
+  if (f->hex) {
+    fprintf (f->fp, "\n%*s[", 35, "");
     for (i = 0; i < have && i < 24; i++)
-      printf ("%s%02x", i ? " " : "", f->p[f->off + i]);
-    printf (" ...]");
+      fprintf (f->fp, "%s%02x", i ? " " : "", f->p[f->off + i]);
+    fprintf (f->fp, " ...]");
   }
-  printf ("\n");
+  fprintf (f->fp, "\n");
   f->off = f->len;
   return true;
 }
@@ -256,7 +258,7 @@ chunk_payload (struct frame *f, uint16_t type, size_t plen, uint64_t total)
       fhex (f, d / 2, "  status flags", NULL);
     }
     if (n > 8) {
-      printf ("     ... %" PRIu64 " more extents\n", n - 8);
+      fprintf (f->fp, "     ... %" PRIu64 " more extents\n", n - 8);
       f->off += (n - 8) * d;
     }
     break;
@@ -279,20 +281,19 @@ chunk_payload (struct frame *f, uint16_t type, size_t plen, uint64_t total)
     fbytes (f, end - f->off, "data", end - f->off);
 }
 
-void
-ev_wire (struct session *s, bool sent, enum wire_kind kind,
-         const uint8_t *p, size_t len, uint64_t total)
+static void
+trace_frame (FILE *fp, bool hex, const struct session *s, bool sent,
+             enum wire_kind kind, const uint8_t *p, size_t len,
+             uint64_t total)
 {
-  struct frame f = { .p = p, .len = len };
+  struct frame f = { .fp = fp, .hex = hex, .p = p, .len = len };
   const char *dir = sent ? "C->S" : "S->C";
   const char *layer = s->tls_up ? " [inside TLS]" : "";
   uint64_t v;
 
-  if (!cli.trace || cli.json || s->quiet)
-    return;
   switch (kind) {
   case WIRE_GREETING:
-    printf ("   %s greeting, %zu bytes%s\n", dir, len, layer);
+    fprintf (fp, "   %s greeting, %zu bytes%s\n", dir, len, layer);
     fhex (&f, 8, "magic", u (&f, 8) == NBD_MAGIC ? "NBDMAGIC" : "(not NBDMAGIC)");
     v = u (&f, 8);
     fhex (&f, 8, "second magic", v == NBD_NEW_VERSION ? "IHAVEOPT (newstyle)"
@@ -306,12 +307,12 @@ ev_wire (struct session *s, bool sent, enum wire_kind kind,
     }
     break;
   case WIRE_CLIENT_FLAGS:
-    printf ("   %s client flags, 4 bytes\n", dir);
+    fprintf (fp, "   %s client flags, 4 bytes\n", dir);
     fflags (&f, 4, "client flags", nbd_cflag_names);
     break;
   case WIRE_OPTION: {
     uint32_t opt = len >= 12 ? get_u32 (p + 8) : 0;
-    printf ("   %s option request, %zu bytes%s\n", dir, len, layer);
+    fprintf (fp, "   %s option request, %zu bytes%s\n", dir, len, layer);
     fhex (&f, 8, "magic", "IHAVEOPT");
     fnum (&f, 4, "option", nbd_name_or_unknown (nbd_opt_names, opt));
     fnum (&f, 4, "length", "(payload bytes that follow)");
@@ -320,7 +321,7 @@ ev_wire (struct session *s, bool sent, enum wire_kind kind,
   }
   case WIRE_OPT_REPLY: {
     uint32_t type = len >= 16 ? get_u32 (p + 12) : 0;
-    printf ("   %s option reply, %zu bytes%s\n", dir, len, layer);
+    fprintf (fp, "   %s option reply, %zu bytes%s\n", dir, len, layer);
     v = u (&f, 8);
     fhex (&f, 8, "magic", v == NBD_OPT_REPLY_MAGIC ? "option reply magic"
           : "(wrong magic)");
@@ -331,7 +332,7 @@ ev_wire (struct session *s, bool sent, enum wire_kind kind,
     break;
   }
   case WIRE_EXPORT_NAME_REPLY:
-    printf ("   %s export name reply, %zu bytes%s\n", dir, len, layer);
+    fprintf (fp, "   %s export name reply, %zu bytes%s\n", dir, len, layer);
     fnum (&f, 8, "export size", NULL);
     fflags (&f, 2, "transmission flags", nbd_tflag_names);
     if (len > 10)
@@ -340,7 +341,7 @@ ev_wire (struct session *s, bool sent, enum wire_kind kind,
   case WIRE_REQUEST: {
     bool ext = len >= 4 && get_u32 (p) == NBD_EXTENDED_REQUEST_MAGIC;
     size_t hl = ext ? 32 : 28;
-    printf ("   %s %s request, %" PRIu64 " bytes%s\n", dir,
+    fprintf (fp, "   %s %s request, %" PRIu64 " bytes%s\n", dir,
             ext ? "extended" : "compact", total, layer);
     fhex (&f, 4, "magic", ext ? "NBD_EXTENDED_REQUEST_MAGIC"
           : "NBD_REQUEST_MAGIC");
@@ -354,7 +355,7 @@ ev_wire (struct session *s, bool sent, enum wire_kind kind,
     break;
   }
   case WIRE_SIMPLE_REPLY:
-    printf ("   %s simple reply, %" PRIu64 " bytes%s\n", dir, total, layer);
+    fprintf (fp, "   %s simple reply, %" PRIu64 " bytes%s\n", dir, total, layer);
     fhex (&f, 4, "magic", "NBD_SIMPLE_REPLY_MAGIC");
     v = u (&f, 4);
     fnum (&f, 4, "error", v ? nbd_name_or_unknown (nbd_error_names, v) : "ok");
@@ -367,7 +368,7 @@ ev_wire (struct session *s, bool sent, enum wire_kind kind,
     bool ext = kind == WIRE_EXT_CHUNK;
     size_t hl = ext ? 32 : 20;
     uint16_t type = len >= 8 ? get_u16 (p + 6) : 0;
-    printf ("   %s %s reply chunk, %" PRIu64 " bytes%s\n", dir,
+    fprintf (fp, "   %s %s reply chunk, %" PRIu64 " bytes%s\n", dir,
             ext ? "extended" : "structured", total, layer);
     fhex (&f, 4, "magic", ext ? "NBD_EXTENDED_REPLY_MAGIC"
           : "NBD_STRUCTURED_REPLY_MAGIC");
@@ -383,4 +384,22 @@ ev_wire (struct session *s, bool sent, enum wire_kind kind,
     break;
   }
   }
+}
+
+static void
+trace_event (void *ctx, const struct session *s, const struct nbd_event *ev)
+{
+  const struct trace_sink *t = ctx;
+
+  if (ev->type == EV_WIRE)
+    trace_frame (t->fp, t->hex, s, ev->u.wire.sent, ev->u.wire.kind,
+                 ev->u.wire.p, ev->u.wire.len, ev->u.wire.total);
+}
+
+struct nbd_sink
+trace_sink (struct trace_sink *t, FILE *fp, bool hex)
+{
+  t->fp = fp;
+  t->hex = hex;
+  return (struct nbd_sink) { .event = trace_event, .ctx = t };
 }

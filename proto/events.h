@@ -1,5 +1,6 @@
-/* nbdcli - what the protocol engine reports.  The engine decides what
- * happened; the front end (cli/output.c) decides how it looks.
+/* nbdcli - how the engine reports: builds each event and hands it to
+ * the session's sink (proto/sink.h).  Internal to proto/.  Flags and
+ * errors are recorded on the session here, once, whatever the sink.
  * Copyright the nbdcli authors, MIT licence.
  */
 #ifndef NBDCLI_EVENTS_H
@@ -9,21 +10,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "flags.h"
+#include "sink.h"
+
 struct session;
 struct nbd_opt_reply_hdr;
+struct nbd_reply_hdr;
+struct nbd_chunk_error;
 
-/* The raw bytes of one whole message, for the wire trace.  P holds LEN
- * bytes; TOTAL is the message's full length (more than LEN when data
- * is streamed past the trace).
- */
-enum wire_kind {
-  WIRE_GREETING, WIRE_CLIENT_FLAGS, WIRE_OPTION, WIRE_OPT_REPLY,
-  WIRE_EXPORT_NAME_REPLY, WIRE_REQUEST, WIRE_SIMPLE_REPLY, WIRE_CHUNK,
-  WIRE_EXT_CHUNK,
-};
 extern void ev_wire (struct session *s, bool sent, enum wire_kind kind,
                      const uint8_t *p, size_t len, uint64_t total);
-
 extern void ev_connected (struct session *s, const char *desc);
 extern void ev_greeting (struct session *s);
 extern void ev_client_flags (struct session *s, uint32_t flags);
@@ -38,13 +34,11 @@ extern void ev_export_name_reply (struct session *s, uint64_t size,
 extern void ev_sent_request (struct session *s, uint16_t flags,
                              uint16_t type, uint64_t cookie,
                              uint64_t offset, uint32_t len);
-struct nbd_reply_hdr;
-struct nbd_chunk_error;
-/* Transmission replies: a simple reply or one chunk's header (EXT for
- * the extended form), then what the chunk carries.
+/* A simple reply or one chunk's header (form 0 simple, 1 structured,
+ * 2 extended), then what the chunk carries.
  */
 extern void ev_reply_hdr (struct session *s, const struct nbd_reply_hdr *h,
-                          int form /* 0 simple, 1 structured, 2 extended */);
+                          int form);
 extern void ev_data (struct session *s, uint64_t offset, const uint8_t *p,
                      size_t shown, uint64_t len);
 extern void ev_hole (struct session *s, uint64_t offset, uint32_t size);
@@ -55,12 +49,14 @@ extern void ev_block_status (struct session *s, uint32_t ctx_id,
                              bool ext, size_t n);
 extern void ev_tls (struct session *s);
 extern void ev_closed (struct session *s, const char *why);
-extern void ev_flag (struct session *s, const char *id, const char *rule,
-                     const char *fmt, ...)
-  __attribute__ ((format (printf, 4, 5)));
+/* A rule of the catalogue broken: counted on the session, then shown. */
+extern void ev_flag (struct session *s, enum flag_id id, const char *fmt, ...)
+  __attribute__ ((format (printf, 3, 4)));
 extern void ev_note (struct session *s, const char *fmt, ...)
   __attribute__ ((format (printf, 2, 3)));
-extern void ev_error (struct session *s, const char *fmt, ...)
-  __attribute__ ((format (printf, 2, 3)));
+/* A failure: stored on the session (kind and message), then shown. */
+extern void ev_error (struct session *s, enum nbd_err kind,
+                      const char *fmt, ...)
+  __attribute__ ((format (printf, 3, 4)));
 
 #endif

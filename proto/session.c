@@ -92,9 +92,9 @@ session_init (struct session *s)
 {
   memset (s, 0, sizeof *s);
   transport_init (&s->t);
-  s->timeout_ms = 10000;
-  s->client_flags_override = -1;
-  s->tls.verify_peer = -1;
+  s->cfg.timeout_ms = 10000;
+  s->cfg.client_flags_override = -1;
+  s->cfg.tls.verify_peer = -1;
   s->target.tls_verify_peer = -1;
   s->next_cookie = 1;
 }
@@ -117,11 +117,11 @@ session_free (struct session *s)
   nego_clear (&s->cur);
   nego_clear (&s->prev);
   tls_info_clear (&s->tlsinfo);
-  tls_settings_clear (&s->tls);
-  free (s->default_export);
+  tls_settings_clear (&s->cfg.tls);
+  free (s->cfg.default_export);
   free (s->info_payload);
-  free_strv (s->exports, s->nexports);
-  free_strv (s->contexts, s->ncontexts);
+  free_strv (s->learned.exports, s->learned.nexports);
+  free_strv (s->learned.contexts, s->learned.ncontexts);
 }
 
 static void
@@ -137,22 +137,20 @@ learn (char ***v, size_t *n, const char *name)
   for (i = 0; i < *n; i++)
     if (strcmp ((*v)[i], name) == 0)
       return;
-  *v = realloc (*v, (*n + 1) * sizeof (char *));
-  if (!*v)
-    abort ();
+  *v = xrealloc (*v, (*n + 1) * sizeof (char *));
   (*v)[(*n)++] = xstrdup (name);
 }
 
 void
 session_learn_export (struct session *s, const char *name)
 {
-  learn (&s->exports, &s->nexports, name);
+  learn (&s->learned.exports, &s->learned.nexports, name);
 }
 
 void
 session_learn_context (struct session *s, const char *name)
 {
-  learn (&s->contexts, &s->ncontexts, name);
+  learn (&s->learned.contexts, &s->learned.ncontexts, name);
 }
 
 /* Reports a failed read or write and, when the stream can no longer
@@ -167,7 +165,7 @@ io_failed (struct session *s, enum io_status st, const char *what)
      * client thinks the handshake is done; a rejection shows up as an
      * alert or EOF on the first read.
      */
-    ev_error (s, "%s: the server closed the TLS connection right after the "
+    ev_error (s, ERR_TLS_REJECTED, "%s: the server closed the TLS connection right after the "
               "handshake%s%s%s; with TLS 1.3 this is how a server rejects "
               "the client's credentials (%s)", what,
               st == IO_ERROR ? " (" : "", st == IO_ERROR ? s->t.err : "",
@@ -183,17 +181,17 @@ io_failed (struct session *s, enum io_status st, const char *what)
   case IO_OK:
     return 0;
   case IO_EOF:
-    ev_error (s, "%s: the server closed the connection", what);
+    ev_error (s, ERR_CLOSED, "%s: the server closed the connection", what);
     session_close (s, "closed by the server");
     break;
   case IO_SHORT:
-    ev_error (s, "%s: the server closed the connection after %zu bytes "
+    ev_error (s, ERR_CLOSED, "%s: the server closed the connection after %zu bytes "
               "of the message", what, s->t.got);
     session_close (s, "closed by the server in mid-message");
     break;
   case IO_TIMEOUT:
-    ev_error (s, "%s: no reply within %d s (%zu bytes of the message "
-              "arrived)", what, s->timeout_ms / 1000, s->t.got);
+    ev_error (s, ERR_TIMEOUT, "%s: no reply within %d s (%zu bytes of the message "
+              "arrived)", what, s->cfg.timeout_ms / 1000, s->t.got);
     /* The stream may still be in sync if nothing arrived; the user can
      * go on waiting with another command or close.
      */
@@ -203,7 +201,7 @@ io_failed (struct session *s, enum io_status st, const char *what)
     }
     break;
   case IO_INTERRUPTED:
-    ev_error (s, "%s: interrupted", what);
+    ev_error (s, ERR_INTERRUPTED, "%s: interrupted", what);
     if (s->t.got || s->phase == PHASE_TRANSMISSION)
       /* Part of a message, or a reply that may carry data, is still on
        * its way: the stream cannot be trusted any more.
@@ -216,7 +214,7 @@ io_failed (struct session *s, enum io_status st, const char *what)
     }
     break;
   case IO_ERROR:
-    ev_error (s, "%s: %s", what, s->t.err);
+    ev_error (s, ERR_TRANSPORT, "%s: %s", what, s->t.err);
     session_close (s, "transport error");
     break;
   }
@@ -228,7 +226,7 @@ rd (struct session *s, void *buf, size_t n)
 {
   enum io_status st;
 
-  s->t.timeout_ms = s->timeout_ms;
+  s->t.timeout_ms = s->cfg.timeout_ms;
   st = transport_read (&s->t, buf, n);
   if (st == IO_OK && n > 0)
     s->tls_unread = false;
@@ -238,7 +236,7 @@ rd (struct session *s, void *buf, size_t n)
 static enum io_status
 wr (struct session *s, const void *buf, size_t n)
 {
-  s->t.timeout_ms = s->timeout_ms;
+  s->t.timeout_ms = s->cfg.timeout_ms;
   return transport_write (&s->t, buf, n);
 }
 
@@ -285,15 +283,12 @@ static void
 check_tflags (struct session *s, uint16_t tflags, const char *where)
 {
   if (!(tflags & NBD_FLAG_HAS_FLAGS))
-    ev_flag (s, "has-flags-missing",
-             "NBD_FLAG_HAS_FLAGS MUST always be 1; spec: Transmission flags",
+    ev_flag (s, F_HAS_FLAGS_MISSING,
              "%s: transmission flags 0x%04x lack NBD_FLAG_HAS_FLAGS",
              where, tflags);
   if ((tflags & NBD_FLAG_SEND_FAST_ZERO)
       && !(tflags & NBD_FLAG_SEND_WRITE_ZEROES))
-    ev_flag (s, "fast-zero-without-write-zeroes",
-             "NBD_FLAG_SEND_FAST_ZERO MUST be 0 if NBD_FLAG_SEND_WRITE_ZEROES "
-             "is 0; spec: Transmission flags",
+    ev_flag (s, F_FAST_ZERO_WITHOUT_WRITE_ZEROES,
              "%s: NBD_FLAG_SEND_FAST_ZERO is set without "
              "NBD_FLAG_SEND_WRITE_ZEROES (flags 0x%04x)", where, tflags);
   /* DF needs structured replies or extended headers (which imply
@@ -301,21 +296,15 @@ check_tflags (struct session *s, uint16_t tflags, const char *where)
    */
   if ((tflags & NBD_FLAG_SEND_DF) && !s->cur.sr && !s->cur.eh) {
     if (s->prev.eh && !s->prev.sr)
-      ev_flag (s, "tls-state-kept-eh",
-               "extended headers from before STARTTLS kept; the server MUST "
-               "NOT preserve negotiation state; spec: NBD_OPT_STARTTLS",
+      ev_flag (s, F_TLS_STATE_KEPT_EH,
                "%s sets NBD_FLAG_SEND_DF, but neither structured replies nor "
                "extended headers were negotiated since STARTTLS", where);
     else if (s->prev.sr)
-      ev_flag (s, "tls-state-kept-sr",
-               "structured reply from before STARTTLS kept; the server MUST "
-               "NOT preserve negotiation state; spec: NBD_OPT_STARTTLS",
+      ev_flag (s, F_TLS_STATE_KEPT_SR,
                "%s sets NBD_FLAG_SEND_DF, but structured replies were not "
                "negotiated since STARTTLS", where);
     else
-      ev_flag (s, "df-without-sr",
-               "the server MUST leave NBD_FLAG_SEND_DF clear if structured "
-               "replies have not been negotiated; spec: Transmission flags",
+      ev_flag (s, F_DF_WITHOUT_SR,
                "%s sets NBD_FLAG_SEND_DF, but structured replies were never "
                "negotiated", where);
   }
@@ -334,7 +323,7 @@ session_connect (struct session *s)
   if (transport_is_open (&s->t))
     session_close (s, "reconnecting");
   reset_connection_state (s);
-  s->t.timeout_ms = s->timeout_ms;
+  s->t.timeout_ms = s->cfg.timeout_ms;
   desc = nbd_target_describe (&s->target);
   switch (s->target.kind) {
   case TARGET_TCP:
@@ -348,12 +337,12 @@ session_connect (struct session *s)
     r = transport_spawn (&s->t, s->target.argv);
     break;
   default:
-    ev_error (s, "connect: no target");
+    ev_error (s, ERR_NO_TARGET, "connect: no target");
     free (desc);
     return -1;
   }
   if (r == -1) {
-    ev_error (s, "connect: %s", s->t.err);
+    ev_error (s, ERR_CONNECT, "connect: %s", s->t.err);
     free (desc);
     return -1;
   }
@@ -365,14 +354,14 @@ session_connect (struct session *s)
     return io_failed (s, st, "greeting");
   switch (nbd_greeting_kind (g, 16)) {
   case NBD_GREETING_BAD_MAGIC:
-    ev_error (s, "greeting: not an NBD server: the first 8 bytes are "
+    ev_error (s, ERR_NOT_NBD, "greeting: not an NBD server: the first 8 bytes are "
               "%02x%02x%02x%02x%02x%02x%02x%02x, not NBDMAGIC "
               "(4e42444d41474943)",
               g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7]);
     session_close (s, "not an NBD server");
     return -1;
   case NBD_GREETING_BAD_VERSION:
-    ev_error (s, "greeting: NBDMAGIC followed by an unknown magic "
+    ev_error (s, ERR_NOT_NBD, "greeting: NBDMAGIC followed by an unknown magic "
               "0x%016" PRIx64 " (neither IHAVEOPT nor the oldstyle "
               "0x0000420281861253)", get_u64 (g + 8));
     session_close (s, "unknown greeting");
@@ -392,9 +381,7 @@ session_connect (struct session *s)
     ev_greeting (s);
     ev_wire (s, false, WIRE_GREETING, g, sizeof g, sizeof g);
     if (o.flags >> 16)
-      ev_flag (s, "oldstyle-handshake-flags",
-               "handshake flags MUST NOT be set in oldstyle negotiation; "
-               "spec: Oldstyle negotiation",
+      ev_flag (s, F_OLDSTYLE_HANDSHAKE_FLAGS,
                "oldstyle greeting flags 0x%08" PRIx32 " set bits above 15",
                o.flags);
     check_tflags (s, s->cur.tflags, "oldstyle greeting");
@@ -411,8 +398,8 @@ session_connect (struct session *s)
   ev_greeting (s);
   ev_wire (s, false, WIRE_GREETING, g, 18, 18);
 
-  if (s->client_flags_override >= 0)
-    cflags = (uint32_t) s->client_flags_override;
+  if (s->cfg.client_flags_override >= 0)
+    cflags = (uint32_t) s->cfg.client_flags_override;
   else {
     cflags = 0;
     if (s->hs_flags & NBD_FLAG_FIXED_NEWSTYLE)
@@ -473,12 +460,26 @@ reply_is_final (uint32_t opt, uint32_t type)
 /* The state of one option exchange while its replies arrive. */
 struct exchange {
   uint32_t opt;
+  const uint8_t *payload;       /* what was sent */
+  size_t len;
   char *export;                 /* INFO/GO/META: the export asked for */
   bool seen_info_export;
   bool seen_info;               /* the first NBD_REP_INFO resets the export */
   bool had_ctx_reply;
   uint32_t *ids;                /* context ids in this SET reply */
   size_t nids;
+  /* Before the option went out. */
+  uint32_t prev_opt;            /* the option before this one */
+  bool prev_answered;           /* ... got its final reply */
+  bool was_abandoned;           /* ... its wait was cancelled */
+  bool go_after_info;           /* GO right after a successful INFO with
+                                 * the same data */
+  uint64_t info_size;
+  uint16_t info_tflags;
+  /* While replies arrive. */
+  unsigned ours;                /* replies taken as answers to this option */
+  unsigned nreplies;            /* non-final replies */
+  bool echo_bad;                /* a reply echoed another option */
 };
 
 static void
@@ -502,8 +503,7 @@ on_info (struct session *s, struct exchange *x, const struct nbd_rep_info *i,
     s->cur.max_block = i->max_block;
     bad = nbd_check_block_sizes (i->min_block, i->pref_block, i->max_block);
     if (bad)
-      ev_flag (s, "block-size-invalid",
-               "block size constraints; spec: Block size constraints",
+      ev_flag (s, F_BLOCK_SIZE_INVALID,
                "NBD_INFO_BLOCK_SIZE min %" PRIu32 " preferred %" PRIu32
                " max %" PRIu32 ": %s", i->min_block, i->pref_block,
                i->max_block, bad);
@@ -514,9 +514,7 @@ on_info (struct session *s, struct exchange *x, const struct nbd_rep_info *i,
     if (s->epoch > 0 && s->prev.export_name && x->export
         && strcmp (x->export, s->prev.export_name) != 0
         && strcmp (s->cur.canonical_name, s->prev.export_name) == 0)
-      ev_flag (s, "tls-state-kept-export",
-               "export selection from before STARTTLS kept; the server MUST "
-               "NOT preserve negotiation state; spec: NBD_OPT_STARTTLS",
+      ev_flag (s, F_TLS_STATE_KEPT_EXPORT,
                "%s for export \"%s\" answers NBD_INFO_NAME \"%s\", the "
                "export asked about before STARTTLS",
                nbd_name_or_unknown (nbd_opt_names, x->opt), x->export,
@@ -548,20 +546,14 @@ on_meta (struct session *s, struct exchange *x, const struct nbd_rep_meta *m)
   }
   for (i = 0; i < x->nids; i++)
     if (x->ids[i] == m->id) {
-      ev_flag (s, "meta-dup-id",
-               "the server MUST use distinct ids for distinct contexts in "
-               "one SET_META_CONTEXT reply; spec: NBD_OPT_SET_META_CONTEXT",
+      ev_flag (s, F_META_DUP_ID,
                "context %s got id %" PRIu32 ", already given to another "
                "context", name, m->id);
       break;
     }
-  x->ids = realloc (x->ids, (x->nids + 1) * sizeof *x->ids);
-  if (!x->ids)
-    abort ();
+  x->ids = xrealloc (x->ids, (x->nids + 1) * sizeof *x->ids);
   x->ids[x->nids++] = m->id;
-  s->cur.ctx = realloc (s->cur.ctx, (s->cur.nctx + 1) * sizeof *s->cur.ctx);
-  if (!s->cur.ctx)
-    abort ();
+  s->cur.ctx = xrealloc (s->cur.ctx, (s->cur.nctx + 1) * sizeof *s->cur.ctx);
   s->cur.ctx[s->cur.nctx].id = m->id;
   s->cur.ctx[s->cur.nctx].name = name;
   s->cur.nctx++;
@@ -621,12 +613,10 @@ check_string (struct session *s, const char *what, const uint8_t *p,
               size_t len)
 {
   if (len > NBD_MAX_STRING)
-    ev_flag (s, "string-too-long",
-             "strings MUST be no longer than 4096 bytes; spec: Conventions",
+    ev_flag (s, F_STRING_TOO_LONG,
              "%s is %zu bytes long", what, len);
   else if (memchr (p, 0, len))
-    ev_flag (s, "string-nul",
-             "strings MUST NOT contain NUL characters; spec: Conventions",
+    ev_flag (s, F_STRING_NUL,
              "%s contains a NUL byte", what);
 }
 
@@ -672,9 +662,7 @@ read_export_name_reply (struct session *s, const uint8_t *name, size_t len)
       return io_failed (s, st, "NBD_OPT_EXPORT_NAME padding (124 zero bytes)");
     for (i = 0; i < pad; i++)
       if (b[NBD_EXPORT_NAME_REPLY_LEN + i] != 0) {
-        ev_flag (s, "export-name-padding",
-                 "the 124 bytes after the export size and flags are zero; "
-                 "spec: NBD_OPT_EXPORT_NAME",
+        ev_flag (s, F_EXPORT_NAME_PADDING,
                  "byte %zu of the padding is 0x%02x",
                  i, b[NBD_EXPORT_NAME_REPLY_LEN + i]);
         break;
@@ -713,9 +701,7 @@ drain_unsolicited (struct session *s)
       return io_failed (s, st, "before sending the option");
     nbd_decode_opt_reply_hdr (h, &hdr);
     if (hdr.magic == NBD_OPT_REPLY_MAGIC && hdr.length <= MAX_REPLY_LEN) {
-      p = malloc (hdr.length ? hdr.length : 1);
-      if (!p)
-        abort ();
+      p = xmalloc (hdr.length ? hdr.length : 1);
       st = rd (s, p, hdr.length);
       if (st != IO_OK) {
         free (p);
@@ -726,9 +712,7 @@ drain_unsolicited (struct session *s)
         ev_note (s, "a late reply to the option whose wait was cancelled");
       else
         ev_flag (s, s->have_last_reply && hdr.option == s->last_option
-                 ? "two-finals" : "unsolicited-reply",
-                 "the server sends exactly one final reply per option and "
-                 "none unasked; spec: Option haggling",
+                 ? F_TWO_FINALS : F_UNSOLICITED_REPLY,
                  "%s (%" PRIu32 ") for %s arrived when no option was "
                  "waiting for a reply",
                  nbd_name_or_unknown (nbd_rep_names, hdr.type), hdr.type,
@@ -736,335 +720,143 @@ drain_unsolicited (struct session *s)
       free (p);
     }
     else {
-      ev_flag (s, "unsolicited-data",
-               "the server sends nothing unasked; spec: Option haggling",
+      ev_flag (s, F_UNSOLICITED_DATA,
                "20 bytes that are not an option reply arrived before the "
                "option was sent");
-      ev_error (s, "the framing is lost");
+      ev_error (s, ERR_FRAMING, "the framing is lost");
       session_close (s, "framing lost");
       return -1;
     }
   }
   if (!transport_is_open (&s->t)) {
-    ev_error (s, "not connected");
+    ev_error (s, ERR_NOT_CONNECTED, "not connected");
     return -1;
   }
   return 0;
 }
 
 
-int
-session_option (struct session *s, uint32_t opt, const uint8_t *payload,
-                size_t len, uint32_t declared_len)
+/* Checks one option reply against the rules of its type, and updates
+ * the model with what it says (NBD_REP_INFO, NBD_REP_META_CONTEXT, the
+ * exports of NBD_REP_SERVER).
+ */
+static void
+validate_reply (struct session *s, struct exchange *x,
+                const struct nbd_opt_reply_hdr *hdr, const uint8_t *p)
 {
-  struct bytes msg = { 0 };
-  struct exchange x = { .opt = opt };
-  enum io_status st;
-  unsigned nreplies = 0;
-  int ret = -1;
-  char whatbuf[64];
-  uint32_t prev_opt = s->last_option;
-  bool prev_answered = s->have_last_reply;
-  bool was_abandoned = s->reply_abandoned;
-  bool echo_bad = false;
-  unsigned ours = 0;
+  uint32_t opt = x->opt;
 
-  /* The whole exchange, every reply included, within the timeout: a
-   * server dripping endless replies cannot hold nbdcli.
-   */
-  s->t.deadline_ms = transport_now_ms () + s->timeout_ms;
-
-  if (drain_unsolicited (s) == -1) {
-    s->t.deadline_ms = 0;
-    return -1;
-  }
-
-  /* The spec's consistency rule: a successful INFO directly followed by
-   * a GO with the same data must give the same information.
-   */
-  bool go_after_info = opt == NBD_OPT_GO && s->info_valid
-    && s->info_payload_len == len
-    && (len == 0 || memcmp (s->info_payload, payload, len) == 0);
-  uint64_t info_size = s->info_size;
-  uint16_t info_tflags = s->info_tflags;
-
-  s->info_valid = false;
-
-  /* What this option does to the model before any reply. */
-  if (opt == NBD_OPT_INFO || opt == NBD_OPT_GO
-      || opt == NBD_OPT_SET_META_CONTEXT
-      || opt == NBD_OPT_LIST_META_CONTEXT)
-    export_arg_name (payload, len, &x.export);
-  if (opt == NBD_OPT_SET_META_CONTEXT) {
-    /* A SET replaces earlier contexts, even when it fails. */
-    nego_clear_contexts (&s->cur);
-    s->cur.ctx_export = xstrdup (x.export ? x.export : "");
-  }
-
-  /* Broken credentials are reported before STARTTLS wastes the
-   * connection (after its ACK there is no way back).
-   */
-  if (opt == NBD_OPT_STARTTLS && !s->tls_up && !s->no_auto_tls
-      && tls_check_credentials (s) == -1) {
-    ev_error (s, "not sending NBD_OPT_STARTTLS: the TLS credentials cannot "
-              "be used");
-    goto out;
-  }
-
-  nbd_encode_option (&msg, opt, declared_len, payload, len);
-  st = wr (s, msg.data, msg.len);
-  if (st != IO_OK) {
-    bytes_free (&msg);
-    io_failed (s, st, "sending the option");
-    goto out;
-  }
-  ev_sent_option (s, opt, declared_len, payload, len);
-  ev_wire (s, true, WIRE_OPTION, msg.data, msg.len, msg.len);
-  bytes_free (&msg);
-  s->last_option = opt;
-  s->have_last_reply = false;
-  s->last_nreplies = 0;
-
-  if (opt == NBD_OPT_EXPORT_NAME) {
-    ret = read_export_name_reply (s, payload, len);
-    goto out;
-  }
-
-  snprintf (whatbuf, sizeof whatbuf, "reply to %s",
-            nbd_name_or_unknown (nbd_opt_names, opt));
-  for (;;) {
-    uint8_t h[NBD_OPT_REPLY_HDR_LEN];
-    struct nbd_opt_reply_hdr hdr;
-    uint8_t *p, *frame;
-    bool final;
-
-    st = rd (s, h, sizeof h);
-    if (st == IO_EOF && opt == NBD_OPT_ABORT) {
-      ev_note (s, "the server closed the connection without the ACK "
-               "(allowed: both sides should tolerate it)");
-      session_close (s, "aborted");
-      ret = 0;
-      goto out;
-    }
-    if (st != IO_OK) {
-      io_failed (s, st, whatbuf);
-      goto out;
-    }
-    nbd_decode_opt_reply_hdr (h, &hdr);
-    if (hdr.magic != NBD_OPT_REPLY_MAGIC) {
-      ev_flag (s, "reply-magic",
-               "every option reply starts with 0x0003e889045565a9; spec: "
-               "Option reply",
-               "option reply magic is 0x%016" PRIx64, hdr.magic);
-      ev_error (s, "%s: wrong magic; the framing is lost", whatbuf);
-      session_close (s, "framing lost");
-      goto out;
-    }
-    if (hdr.length > MAX_REPLY_LEN) {
-      ev_error (s, "%s: %s declares %" PRIu32 " bytes, more than nbdcli "
-                "accepts (%d); the framing is lost", whatbuf,
-                nbd_name_or_unknown (nbd_rep_names, hdr.type), hdr.length,
-                MAX_REPLY_LEN);
-      session_close (s, "reply too long");
-      goto out;
-    }
-    frame = malloc (sizeof h + hdr.length);
-    if (!frame)
-      abort ();
-    memcpy (frame, h, sizeof h);
-    p = frame + sizeof h;
-    st = rd (s, p, hdr.length);
-    if (st != IO_OK) {
-      free (frame);
-      io_failed (s, st, whatbuf);
-      goto out;
-    }
-    ev_opt_reply (s, &hdr, p);
-    ev_wire (s, false, WIRE_OPT_REPLY, frame, sizeof h + hdr.length,
-             sizeof h + hdr.length);
-
-    if (hdr.option != opt && ours == 0 && was_abandoned
-        && hdr.option == prev_opt) {
-      /* The reply to the option whose wait the user cancelled. */
-      ev_note (s, "a late reply to the option whose wait was cancelled");
-      free (frame);
-      continue;
-    }
-    if (hdr.option != opt && ours == 0 && prev_answered
-        && hdr.option == prev_opt
-        && (hdr.type == NBD_REP_ACK || (hdr.type & NBD_REP_ERR_BIT))) {
-      /* A late second final reply to the previous option. */
-      ev_flag (s, "two-finals",
-               "the server sends exactly one final reply per option; spec: "
-               "Option haggling",
-               "a second final reply %s to %s arrived after its first",
-               nbd_name_or_unknown (nbd_rep_names, hdr.type),
-               nbd_name_or_unknown (nbd_opt_names, hdr.option));
-      free (frame);
-      continue;
-    }
-    ours++;
-    if (hdr.option != opt) {
-      ev_flag (s, "reply-echo",
-               "the reply echoes the option it answers; spec: Option reply",
-               "reply to %s (%" PRIu32 ") echoes %s (%" PRIu32 ")",
-               nbd_name_or_unknown (nbd_opt_names, opt), opt,
-               nbd_name_or_unknown (nbd_opt_names, hdr.option), hdr.option);
-      echo_bad = true;
-    }
-
-    /* Per reply type. */
-    switch (hdr.type) {
-    case NBD_REP_ACK:
-      if (hdr.length != 0)
-        ev_flag (s, "ack-payload",
-                 "NBD_REP_ACK has no data; spec: Option reply types",
-                 "NBD_REP_ACK carries %" PRIu32 " bytes", hdr.length);
-      break;
-    case NBD_REP_SERVER: {
-      struct nbd_rep_server sv;
-      const char *bad = nbd_decode_rep_server (p, hdr.length, &sv);
-      if (bad)
-        ev_flag (s, "rep-server-malformed",
-                 "NBD_REP_SERVER holds a name length, the name and a "
-                 "description; spec: NBD_REP_SERVER", "%s", bad);
-      else {
-        check_string (s, "the export name", sv.name, sv.name_len);
-        check_string (s, "the export description", sv.desc, sv.desc_len);
-        if (opt == NBD_OPT_LIST) {
-          char *n = xstrndup (sv.name, sv.name_len);
-          session_learn_export (s, n);
-          free (n);
-        }
-      }
-      break;
-    }
-    case NBD_REP_INFO: {
-      struct nbd_rep_info i;
-      const char *err = nbd_decode_rep_info (p, hdr.length, &i);
-      if (i.type == NBD_INFO_EXPORT && hdr.length >= 2)
-        x.seen_info_export = true;
-      if (hdr.length < 2)
-        ev_flag (s, "info-length",
-                 "NBD_REP_INFO starts with a 2-byte info type; spec: "
-                 "NBD_REP_INFO", "NBD_REP_INFO of %" PRIu32 " bytes",
-                 hdr.length);
-      else if (err && i.type == NBD_INFO_EXPORT)
-        ev_flag (s, "info-export-length",
-                 "NBD_INFO_EXPORT is 12 bytes long; spec: NBD_INFO_EXPORT",
-                 "NBD_INFO_EXPORT reply is %" PRIu32 " bytes long", hdr.length);
-      else if (err && i.type == NBD_INFO_BLOCK_SIZE)
-        ev_flag (s, "info-block-size-length",
-                 "NBD_INFO_BLOCK_SIZE is 14 bytes long; spec: "
-                 "NBD_INFO_BLOCK_SIZE",
-                 "NBD_INFO_BLOCK_SIZE reply is %" PRIu32 " bytes long",
-                 hdr.length);
-      else if (i.type == NBD_INFO_NAME || i.type == NBD_INFO_DESCRIPTION)
-        check_string (s, i.type == NBD_INFO_NAME ? "NBD_INFO_NAME"
-                      : "NBD_INFO_DESCRIPTION", i.str, i.str_len);
-      if (!err && (opt == NBD_OPT_INFO || opt == NBD_OPT_GO)) {
-        if (!x.seen_info) {
-          nego_clear_export (&s->cur);
-          s->cur.export_name = xstrdup (x.export ? x.export : "");
-          x.seen_info = true;
-        }
-        on_info (s, &x, &i, hdr.length);
-      }
-      break;
-    }
-    case NBD_REP_META_CONTEXT: {
-      struct nbd_rep_meta m;
-      const char *bad = nbd_decode_rep_meta (p, hdr.length, &m);
-      if (bad)
-        ev_flag (s, "rep-meta-malformed",
-                 "NBD_REP_META_CONTEXT holds a 4-byte context id and a "
-                 "name; spec: NBD_REP_META_CONTEXT", "%s", bad);
-      else {
-        char *n = xstrndup (m.name, m.name_len);
-
-        check_string (s, "the context name", m.name, m.name_len);
-        x.had_ctx_reply = true;
-        if ((opt == NBD_OPT_SET_META_CONTEXT
-             || opt == NBD_OPT_LIST_META_CONTEXT)
-            && !query_matches (opt, payload, len, n))
-          ev_flag (s, "meta-unrequested",
-                   "the server replies only with contexts that match the "
-                   "queries; spec: NBD_OPT_SET_META_CONTEXT",
-                   "context %s (id %" PRIu32 ") matches no query that was "
-                   "sent", n, m.id);
+  switch (hdr->type) {
+  case NBD_REP_ACK:
+    if (hdr->length != 0)
+      ev_flag (s, F_ACK_PAYLOAD, "NBD_REP_ACK carries %" PRIu32 " bytes",
+               hdr->length);
+    break;
+  case NBD_REP_SERVER: {
+    struct nbd_rep_server sv;
+    const char *bad = nbd_decode_rep_server (p, hdr->length, &sv);
+    if (bad)
+      ev_flag (s, F_REP_SERVER_MALFORMED, "%s", bad);
+    else {
+      check_string (s, "the export name", sv.name, sv.name_len);
+      check_string (s, "the export description", sv.desc, sv.desc_len);
+      if (opt == NBD_OPT_LIST) {
+        char *n = xstrndup (sv.name, sv.name_len);
+        session_learn_export (s, n);
         free (n);
-        if (opt == NBD_OPT_SET_META_CONTEXT
-            || opt == NBD_OPT_LIST_META_CONTEXT)
-          on_meta (s, &x, &m);
       }
-      break;
     }
-    case NBD_REP_ERR_TLS_REQD:
-      check_string (s, "the error message", p, hdr.length);
-      if (s->tls_up)
-        ev_flag (s, "tls-reqd-after-tls",
-                 "NBD_REP_ERR_TLS_REQD only while TLS is not up; spec: "
-                 "NBD_REP_ERR_TLS_REQD",
-                 "%s answered NBD_REP_ERR_TLS_REQD after STARTTLS succeeded",
-                 nbd_name_or_unknown (nbd_opt_names, opt));
-      else if (s->tls_refused)
-        ev_flag (s, "tls-reqd-without-tls",
-                 "a server that does not offer TLS (NOTLS mode) never "
-                 "answers NBD_REP_ERR_TLS_REQD; spec: NOTLS mode",
-                 "%s answered NBD_REP_ERR_TLS_REQD, but the server refused "
-                 "STARTTLS", nbd_name_or_unknown (nbd_opt_names, opt));
-      break;
-    default:
-      if (hdr.type & NBD_REP_ERR_BIT)
-        check_string (s, "the error message", p, hdr.length);
-      break;
-    }
-
-    final = reply_is_final (opt, hdr.type);
-    if (!final)
-      s->last_nreplies++;
-    if (final) {
-      s->last_reply = hdr.type;
-      s->have_last_reply = true;
-      s->reply_abandoned = false;
-    }
-    if (!final && ++nreplies > MAX_REPLIES) {
-      free (frame);
-      ev_error (s, "%s: more than %d replies; giving up", whatbuf,
-                MAX_REPLIES);
-      session_close (s, "too many replies");
-      goto out;
-    }
-    free (frame);
-    if (final)
-      break;
+    break;
   }
-
-  /* What the final reply does to the model.  A reply that echoes
-   * another option is not taken as the answer to this one.
-   */
-  ret = 0;
-  if (echo_bad) {
-    ev_note (s, "the replies echo another option: nbdcli does not act on "
-             "them (no change to the negotiated state)");
-    goto out;
+  case NBD_REP_INFO: {
+    struct nbd_rep_info i;
+    const char *err = nbd_decode_rep_info (p, hdr->length, &i);
+    if (i.type == NBD_INFO_EXPORT && hdr->length >= 2)
+      x->seen_info_export = true;
+    if (hdr->length < 2)
+      ev_flag (s, F_INFO_LENGTH, "NBD_REP_INFO of %" PRIu32 " bytes",
+               hdr->length);
+    else if (err && i.type == NBD_INFO_EXPORT)
+      ev_flag (s, F_INFO_EXPORT_LENGTH,
+               "NBD_INFO_EXPORT reply is %" PRIu32 " bytes long", hdr->length);
+    else if (err && i.type == NBD_INFO_BLOCK_SIZE)
+      ev_flag (s, F_INFO_BLOCK_SIZE_LENGTH,
+               "NBD_INFO_BLOCK_SIZE reply is %" PRIu32 " bytes long",
+               hdr->length);
+    else if (i.type == NBD_INFO_NAME || i.type == NBD_INFO_DESCRIPTION)
+      check_string (s, i.type == NBD_INFO_NAME ? "NBD_INFO_NAME"
+                    : "NBD_INFO_DESCRIPTION", i.str, i.str_len);
+    if (!err && (opt == NBD_OPT_INFO || opt == NBD_OPT_GO)) {
+      if (!x->seen_info) {
+        nego_clear_export (&s->cur);
+        s->cur.export_name = xstrdup (x->export ? x->export : "");
+        x->seen_info = true;
+      }
+      on_info (s, x, &i, hdr->length);
+    }
+    break;
   }
+  case NBD_REP_META_CONTEXT: {
+    struct nbd_rep_meta m;
+    const char *bad = nbd_decode_rep_meta (p, hdr->length, &m);
+    bool meta_opt = opt == NBD_OPT_SET_META_CONTEXT
+      || opt == NBD_OPT_LIST_META_CONTEXT;
+    char *n;
+
+    if (bad) {
+      ev_flag (s, F_REP_META_MALFORMED, "%s", bad);
+      break;
+    }
+    n = xstrndup (m.name, m.name_len);
+    check_string (s, "the context name", m.name, m.name_len);
+    x->had_ctx_reply = true;
+    if (meta_opt && !query_matches (opt, x->payload, x->len, n))
+      ev_flag (s, F_META_UNREQUESTED,
+               "context %s (id %" PRIu32 ") matches no query that was "
+               "sent", n, m.id);
+    free (n);
+    if (meta_opt)
+      on_meta (s, x, &m);
+    break;
+  }
+  case NBD_REP_ERR_TLS_REQD:
+    check_string (s, "the error message", p, hdr->length);
+    if (s->tls_up)
+      ev_flag (s, F_TLS_REQD_AFTER_TLS,
+               "%s answered NBD_REP_ERR_TLS_REQD after STARTTLS succeeded",
+               nbd_name_or_unknown (nbd_opt_names, opt));
+    else if (s->tls_refused)
+      ev_flag (s, F_TLS_REQD_WITHOUT_TLS,
+               "%s answered NBD_REP_ERR_TLS_REQD, but the server refused "
+               "STARTTLS", nbd_name_or_unknown (nbd_opt_names, opt));
+    break;
+  default:
+    if (hdr->type & NBD_REP_ERR_BIT)
+      check_string (s, "the error message", p, hdr->length);
+    break;
+  }
+}
+
+/* What the final reply does to the model, per option.  Returns 0, or
+ * -1 when the TLS handshake after an ACK failed.
+ */
+static int
+apply_final (struct session *s, struct exchange *x)
+{
+  uint32_t opt = x->opt;
+
   switch (opt) {
   case NBD_OPT_STRUCTURED_REPLY:
     if (s->last_reply == NBD_REP_ACK)
       s->cur.sr = true;
     else if (s->last_reply == NBD_REP_ERR_EXT_HEADER_REQD && !s->cur.eh
              && s->prev.eh)
-      ev_flag (s, "tls-state-kept-eh",
-               "extended headers from before STARTTLS kept; the server MUST "
-               "NOT preserve negotiation state; spec: NBD_OPT_STARTTLS",
+      ev_flag (s, F_TLS_STATE_KEPT_EH,
                "NBD_OPT_STRUCTURED_REPLY after STARTTLS was refused with "
                "NBD_REP_ERR_EXT_HEADER_REQD, as if the extended headers from "
                "before STARTTLS still held");
     else if (s->last_reply == NBD_REP_ERR_INVALID && !s->cur.sr && s->prev.sr)
-      ev_flag (s, "tls-state-kept-sr",
-               "structured reply from before STARTTLS kept; the server MUST "
-               "NOT preserve negotiation state; spec: NBD_OPT_STARTTLS",
+      ev_flag (s, F_TLS_STATE_KEPT_SR,
                "NBD_OPT_STRUCTURED_REPLY after STARTTLS was refused with "
                "NBD_REP_ERR_INVALID, as if the request from before STARTTLS "
                "still held");
@@ -1073,9 +865,7 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
     if (s->last_reply == NBD_REP_ACK)
       s->cur.eh = true;
     else if (s->last_reply == NBD_REP_ERR_INVALID && !s->cur.eh && s->prev.eh)
-      ev_flag (s, "tls-state-kept-eh",
-               "extended headers from before STARTTLS kept; the server MUST "
-               "NOT preserve negotiation state; spec: NBD_OPT_STARTTLS",
+      ev_flag (s, F_TLS_STATE_KEPT_EH,
                "NBD_OPT_EXTENDED_HEADERS after STARTTLS was refused with "
                "NBD_REP_ERR_INVALID, as if the request from before STARTTLS "
                "still held");
@@ -1084,65 +874,55 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
     if (s->last_reply != NBD_REP_ACK)
       nego_clear_contexts (&s->cur);
     else if (s->cur.nctx > 0 && !s->cur.sr && s->prev.sr)
-      ev_flag (s, "tls-state-kept-sr",
-               "structured reply from before STARTTLS kept; the server MUST "
-               "NOT preserve negotiation state; spec: NBD_OPT_STARTTLS",
+      ev_flag (s, F_TLS_STATE_KEPT_SR,
                "NBD_OPT_SET_META_CONTEXT selected %zu context(s), but "
                "structured replies were not negotiated since STARTTLS",
                s->cur.nctx);
     break;
   case NBD_OPT_GO:
   case NBD_OPT_INFO:
-    if (s->last_reply == NBD_REP_ACK && !x.seen_info_export)
-      ev_flag (s, "info-export-missing",
-               "the server MUST send NBD_INFO_EXPORT before a successful "
-               "final reply; spec: NBD_OPT_INFO and NBD_OPT_GO",
+    if (s->last_reply == NBD_REP_ACK && !x->seen_info_export)
+      ev_flag (s, F_INFO_EXPORT_MISSING,
                "%s succeeded without NBD_INFO_EXPORT",
                nbd_name_or_unknown (nbd_opt_names, opt));
     if (opt == NBD_OPT_INFO && s->last_reply == NBD_REP_ACK
-        && x.seen_info_export) {
+        && x->seen_info_export) {
       free (s->info_payload);
-      s->info_payload = malloc (len ? len : 1);
-      if (!s->info_payload)
-        abort ();
-      if (len)
-        memcpy (s->info_payload, payload, len);
-      s->info_payload_len = len;
+      s->info_payload = xmalloc (x->len);
+      if (x->len)
+        memcpy (s->info_payload, x->payload, x->len);
+      s->info_payload_len = x->len;
       s->info_size = s->cur.size;
       s->info_tflags = s->cur.tflags;
       s->info_valid = true;
     }
-    if (go_after_info && s->last_reply == NBD_REP_ACK && x.seen_info_export
-        && (s->cur.size != info_size || s->cur.tflags != info_tflags))
-      ev_flag (s, "info-go-mismatch",
-               "a successful NBD_OPT_INFO followed by NBD_OPT_GO with the "
-               "same data MUST give the same information; spec: "
-               "NBD_OPT_INFO and NBD_OPT_GO",
+    if (x->go_after_info && s->last_reply == NBD_REP_ACK
+        && x->seen_info_export
+        && (s->cur.size != x->info_size || s->cur.tflags != x->info_tflags))
+      ev_flag (s, F_INFO_GO_MISMATCH,
                "NBD_OPT_INFO answered size %" PRIu64 " flags 0x%04x, the "
                "NBD_OPT_GO right after it size %" PRIu64 " flags 0x%04x",
-               info_size, info_tflags, s->cur.size, s->cur.tflags);
+               x->info_size, x->info_tflags, s->cur.size, s->cur.tflags);
     if (opt == NBD_OPT_GO && s->last_reply == NBD_REP_ACK) {
       s->phase = PHASE_TRANSMISSION;
       free (s->cur.export_name);
-      s->cur.export_name = xstrdup (x.export ? x.export : "");
+      s->cur.export_name = xstrdup (x->export ? x->export : "");
     }
     break;
   case NBD_OPT_STARTTLS:
     if (s->last_reply == NBD_REP_ACK) {
       if (s->tls_up) {
-        ev_flag (s, "starttls-twice",
-                 "a second NBD_OPT_STARTTLS MUST fail with "
-                 "NBD_REP_ERR_INVALID; spec: NBD_OPT_STARTTLS",
+        ev_flag (s, F_STARTTLS_TWICE,
                  "the server accepted NBD_OPT_STARTTLS while TLS is already "
                  "up");
         ev_note (s, "not starting TLS inside TLS; the connection state is "
                  "now unclear");
         break;
       }
-      if (s->no_auto_tls)
+      if (s->cfg.no_auto_tls)
         ev_note (s, "not starting the TLS handshake (no_auto_tls)");
       else if (do_tls (s) == -1)
-        ret = -1;
+        return -1;
     }
     else if (!s->tls_up && (s->last_reply == NBD_REP_ERR_POLICY
                             || s->last_reply == NBD_REP_ERR_UNSUP
@@ -1156,6 +936,238 @@ session_option (struct session *s, uint32_t opt, const uint8_t *payload,
   default:
     break;
   }
+  return 0;
+}
+
+/* Reads one whole option reply (header and payload, bounded) into a
+ * malloc'd *FRAME.  Returns 1 when read, 0 when the connection ended in
+ * a way the exchange accepts (EOF after ABORT), -1 on failure
+ * (reported, the connection closed when the framing is lost).
+ */
+static int
+read_opt_reply (struct session *s, struct exchange *x, const char *what,
+                struct nbd_opt_reply_hdr *hdr, uint8_t **frame)
+{
+  uint8_t h[NBD_OPT_REPLY_HDR_LEN];
+  enum io_status st;
+
+  *frame = NULL;
+  st = rd (s, h, sizeof h);
+  if (st == IO_EOF && x->opt == NBD_OPT_ABORT) {
+    ev_note (s, "the server closed the connection without the ACK "
+             "(allowed: both sides should tolerate it)");
+    session_close (s, "aborted");
+    return 0;
+  }
+  if (st != IO_OK)
+    return io_failed (s, st, what);
+  nbd_decode_opt_reply_hdr (h, hdr);
+  if (hdr->magic != NBD_OPT_REPLY_MAGIC) {
+    ev_flag (s, F_REPLY_MAGIC, "option reply magic is 0x%016" PRIx64,
+             hdr->magic);
+    ev_error (s, ERR_FRAMING, "%s: wrong magic; the framing is lost", what);
+    session_close (s, "framing lost");
+    return -1;
+  }
+  if (hdr->length > MAX_REPLY_LEN) {
+    ev_error (s, ERR_LIMIT, "%s: %s declares %" PRIu32 " bytes, more than "
+              "nbdcli accepts (%d); the framing is lost", what,
+              nbd_name_or_unknown (nbd_rep_names, hdr->type), hdr->length,
+              MAX_REPLY_LEN);
+    session_close (s, "reply too long");
+    return -1;
+  }
+  *frame = xmalloc (sizeof h + hdr->length);
+  memcpy (*frame, h, sizeof h);
+  st = rd (s, *frame + sizeof h, hdr->length);
+  if (st != IO_OK) {
+    free (*frame);
+    *frame = NULL;
+    return io_failed (s, st, what);
+  }
+  ev_opt_reply (s, hdr, *frame + sizeof h);
+  ev_wire (s, false, WIRE_OPT_REPLY, *frame, sizeof h + hdr->length,
+           sizeof h + hdr->length);
+  return 1;
+}
+
+/* Is this reply a leftover of the option before (a late reply to a
+ * cancelled wait, or a second final reply)?  Such a reply is shown and
+ * judged, but not taken as an answer to this option.
+ */
+static bool
+leftover_reply (struct session *s, const struct exchange *x,
+                const struct nbd_opt_reply_hdr *hdr)
+{
+  if (hdr->option == x->opt || x->ours != 0 || hdr->option != x->prev_opt)
+    return false;
+  if (x->was_abandoned) {
+    ev_note (s, "a late reply to the option whose wait was cancelled");
+    return true;
+  }
+  if (x->prev_answered
+      && (hdr->type == NBD_REP_ACK || (hdr->type & NBD_REP_ERR_BIT))) {
+    ev_flag (s, F_TWO_FINALS,
+             "a second final reply %s to %s arrived after its first",
+             nbd_name_or_unknown (nbd_rep_names, hdr->type),
+             nbd_name_or_unknown (nbd_opt_names, hdr->option));
+    return true;
+  }
+  return false;
+}
+
+/* Reads and judges replies until the final one.  Returns 1 when the
+ * final reply came, 0 when the exchange ended acceptably without one,
+ * -1 on failure.
+ */
+static int
+read_replies (struct session *s, struct exchange *x)
+{
+  char what[64];
+
+  snprintf (what, sizeof what, "reply to %s",
+            nbd_name_or_unknown (nbd_opt_names, x->opt));
+  for (;;) {
+    struct nbd_opt_reply_hdr hdr;
+    uint8_t *frame;
+    bool final;
+    int r = read_opt_reply (s, x, what, &hdr, &frame);
+
+    if (r <= 0)
+      return r;
+    if (leftover_reply (s, x, &hdr)) {
+      free (frame);
+      continue;
+    }
+    x->ours++;
+    if (hdr.option != x->opt) {
+      ev_flag (s, F_REPLY_ECHO,
+               "reply to %s (%" PRIu32 ") echoes %s (%" PRIu32 ")",
+               nbd_name_or_unknown (nbd_opt_names, x->opt), x->opt,
+               nbd_name_or_unknown (nbd_opt_names, hdr.option), hdr.option);
+      x->echo_bad = true;
+    }
+    validate_reply (s, x, &hdr, frame + NBD_OPT_REPLY_HDR_LEN);
+    free (frame);
+
+    final = reply_is_final (x->opt, hdr.type);
+    if (final) {
+      s->last_reply = hdr.type;
+      s->have_last_reply = true;
+      s->reply_abandoned = false;
+      return 1;
+    }
+    s->last_nreplies++;
+    if (++x->nreplies > MAX_REPLIES) {
+      ev_error (s, ERR_LIMIT, "%s: more than %d replies; giving up", what,
+                MAX_REPLIES);
+      session_close (s, "too many replies");
+      return -1;
+    }
+  }
+}
+
+/* What an option does to the model before any reply, and the state of
+ * the option before it that its replies are judged against.
+ */
+static void
+begin_exchange (struct session *s, struct exchange *x)
+{
+  uint32_t opt = x->opt;
+
+  x->prev_opt = s->last_option;
+  x->prev_answered = s->have_last_reply;
+  x->was_abandoned = s->reply_abandoned;
+  /* The spec's consistency rule: a successful INFO directly followed by
+   * a GO with the same data must give the same information.
+   */
+  x->go_after_info = opt == NBD_OPT_GO && s->info_valid
+    && s->info_payload_len == x->len
+    && (x->len == 0 || memcmp (s->info_payload, x->payload, x->len) == 0);
+  x->info_size = s->info_size;
+  x->info_tflags = s->info_tflags;
+  s->info_valid = false;
+
+  if (opt == NBD_OPT_INFO || opt == NBD_OPT_GO
+      || opt == NBD_OPT_SET_META_CONTEXT
+      || opt == NBD_OPT_LIST_META_CONTEXT)
+    export_arg_name (x->payload, x->len, &x->export);
+  if (opt == NBD_OPT_SET_META_CONTEXT) {
+    /* A SET replaces earlier contexts, even when it fails. */
+    nego_clear_contexts (&s->cur);
+    s->cur.ctx_export = xstrdup (x->export ? x->export : "");
+  }
+}
+
+/* Sends the option's message.  0 or -1 (reported). */
+static int
+send_option (struct session *s, const struct exchange *x,
+             uint32_t declared_len)
+{
+  struct bytes msg = { 0 };
+  enum io_status st;
+
+  nbd_encode_option (&msg, x->opt, declared_len, x->payload, x->len);
+  st = wr (s, msg.data, msg.len);
+  if (st != IO_OK) {
+    bytes_free (&msg);
+    return io_failed (s, st, "sending the option");
+  }
+  ev_sent_option (s, x->opt, declared_len, x->payload, x->len);
+  ev_wire (s, true, WIRE_OPTION, msg.data, msg.len, msg.len);
+  bytes_free (&msg);
+  s->last_option = x->opt;
+  s->have_last_reply = false;
+  s->last_nreplies = 0;
+  return 0;
+}
+
+int
+session_option (struct session *s, uint32_t opt, const uint8_t *payload,
+                size_t len, uint32_t declared_len)
+{
+  struct exchange x = { .opt = opt, .payload = payload, .len = len };
+  int ret = -1, r;
+
+  /* The whole exchange, every reply included, within the timeout: a
+   * server dripping endless replies cannot hold nbdcli.
+   */
+  s->t.deadline_ms = transport_now_ms () + s->cfg.timeout_ms;
+  if (drain_unsolicited (s) == -1)
+    goto out;
+  begin_exchange (s, &x);
+
+  /* Broken credentials are reported before STARTTLS wastes the
+   * connection (after its ACK there is no way back).
+   */
+  if (opt == NBD_OPT_STARTTLS && !s->tls_up && !s->cfg.no_auto_tls
+      && tls_check_credentials (s) == -1) {
+    ev_error (s, ERR_TLS_CREDENTIALS, "not sending NBD_OPT_STARTTLS: the "
+              "TLS credentials cannot be used");
+    goto out;
+  }
+  if (send_option (s, &x, declared_len) == -1)
+    goto out;
+  if (opt == NBD_OPT_EXPORT_NAME) {
+    ret = read_export_name_reply (s, payload, len);
+    goto out;
+  }
+  r = read_replies (s, &x);
+  if (r <= 0) {
+    ret = r;
+    goto out;
+  }
+
+  /* A reply that echoes another option is not taken as the answer to
+   * this one.
+   */
+  ret = 0;
+  if (x.echo_bad) {
+    ev_note (s, "the replies echo another option: nbdcli does not act on "
+             "them (no change to the negotiated state)");
+    goto out;
+  }
+  ret = apply_final (s, &x);
   if (s->have_last_reply && s->last_reply == NBD_REP_ERR_SHUTDOWN
       && opt != NBD_OPT_ABORT)
     ev_note (s, "the server is shutting down: a client MUST now "
@@ -1201,22 +1213,42 @@ session_io_failed (struct session *s, enum io_status st, const char *what)
 }
 
 void
-session_record_flag (struct session *s, const char *id, const char *fmt,
-                     va_list ap)
+session_clear_error (struct session *s)
 {
-  if (s->nprobe_flags == 0)
-    vsnprintf (s->probe_evidence, sizeof s->probe_evidence, fmt, ap);
-  if (s->nprobe_flags < 8) {
-    snprintf (s->probe_flags[s->nprobe_flags], sizeof s->probe_flags[0],
-              "%s", id);
-    s->nprobe_flags++;
-  }
+  s->err.kind = ERR_NONE;
+  s->err.msg[0] = '\0';
 }
 
 void
-session_clear_record (struct session *s)
+session_copy_settings (struct session *to, const struct session *from)
 {
-  s->nprobe_flags = 0;
-  s->probe_evidence[0] = '\0';
-  s->last_error[0] = '\0';
+  const struct session_settings *f = &from->cfg;
+  struct session_settings *t = &to->cfg;
+
+  t->timeout_ms = f->timeout_ms;
+  t->client_flags_override = f->client_flags_override;
+  t->allow_plaintext = f->allow_plaintext;
+  t->export_set_by_user = f->export_set_by_user;
+  t->tls_required_by_user = f->tls_required_by_user;
+  t->no_auto_tls = f->no_auto_tls;
+  free (t->default_export);
+  t->default_export = f->default_export ? xstrdup (f->default_export) : NULL;
+  tls_settings_copy (&t->tls, &f->tls);
+  nbd_target_free (&to->target);
+  nbd_target_copy (&to->target, &from->target);
+}
+
+void
+session_set_target (struct session *s, struct nbd_target *t)
+{
+  nbd_target_free (&s->target);
+  s->target = *t;
+  /* A new target brings its own export and TLS requirement; `set export'
+   * and `set tls require' given by hand stay until changed by hand.
+   */
+  if (!s->cfg.export_set_by_user) {
+    free (s->cfg.default_export);
+    s->cfg.default_export = xstrdup (t->export_name ? t->export_name : "");
+  }
+  s->cfg.tls.required = t->tls || s->cfg.tls_required_by_user;
 }

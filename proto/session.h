@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "flags.h"
+#include "sink.h"
 #include "transport.h"
 #include "uri.h"
 #include "wire.h"
@@ -62,18 +64,45 @@ struct tls_info {
   char *psk_username;
 };
 
-/* Transmission requests whose replies have not been read. */
+/* The user's settings: what the session is asked to do. */
+struct session_settings {
+  int timeout_ms;               /* every wait on the server */
+  int64_t client_flags_override; /* -1: derive from the greeting */
+  struct tls_settings tls;
+  bool allow_plaintext;         /* `set allow-plaintext on' */
+  bool export_set_by_user;      /* `set export' */
+  bool tls_required_by_user;    /* `set tls require' */
+  char *default_export;         /* from the URI or `set export' */
+  bool no_auto_tls;             /* STARTTLS's ACK does not start TLS */
+};
+
+/* Names the server told us, for completion (bounded). */
+struct learned_names {
+  char **exports;
+  size_t nexports;
+  char **contexts;
+  size_t ncontexts;
+};
+
+/* What the session knows of its last failure (errors as data). */
+struct session_error {
+  enum nbd_err kind;
+  char msg[512];
+};
+
 struct session {
-  struct transport t;
+  struct nbd_sink sink;         /* where events go; none: silent */
+  struct session_settings cfg;
   struct nbd_target target;     /* what `reconnect' connects to */
+
+  /* The wire. */
+  struct transport t;
   enum phase phase;
-  int timeout_ms;
 
   /* Greeting. */
   bool oldstyle;
   uint16_t hs_flags;
   uint32_t client_flags;
-  int64_t client_flags_override; /* -1: derive from the greeting */
   bool no_zeroes;               /* both sides agreed NO_ZEROES */
 
   /* Negotiation model. */
@@ -82,17 +111,10 @@ struct session {
   struct nego cur;              /* this epoch */
   struct nego prev;             /* the epoch before the last STARTTLS */
   bool tls_refused;             /* the server refused STARTTLS */
-  struct tls_settings tls;
   struct tls_info tlsinfo;
-  bool allow_plaintext;         /* `set allow-plaintext on' */
-  bool export_set_by_user;      /* `set export' */
-  bool tls_required_by_user;    /* `set tls require' */
   bool tls_unread;              /* nothing read since the handshake */
   bool reply_abandoned;         /* the user cancelled a wait for a reply */
   bool tls_client_cert;         /* we offered a client certificate */
-
-  /* Defaults. */
-  char *default_export;         /* from the URI or `set export' */
 
   /* What the last option got. */
   uint32_t last_option;
@@ -109,23 +131,15 @@ struct session {
   /* Transmission. */
   uint64_t next_cookie;
 
-  /* Learned for completion. */
-  char **exports;
-  size_t nexports;
-  char **contexts;
-  size_t ncontexts;
+  struct learned_names learned;
 
-  /* Quiet mode (the conformance audit): events are recorded, not shown. */
-  bool quiet;
-  bool no_auto_tls;             /* STARTTLS's ACK does not start TLS */
-  char last_error[512];
-  char probe_flags[8][48];      /* ids of the flags raised while quiet */
-  size_t nprobe_flags;
-  char probe_evidence[512];     /* the first one's evidence */
-
-  /* Flags raised in this run. */
+  /* The truth: flags raised (in this session, on this connection, per
+   * catalogue id) and the last failure.
+   */
   unsigned nflags;
-  unsigned nflags_conn;         /* on the current connection */
+  unsigned nflags_conn;
+  unsigned flag_counts[NFLAG_IDS];
+  struct session_error err;
 };
 
 extern void session_init (struct session *s);
@@ -160,9 +174,18 @@ extern enum io_status session_wr (struct session *s, const void *buf,
 extern int session_io_failed (struct session *s, enum io_status st,
                               const char *what);
 
-extern void session_record_flag (struct session *s, const char *id,
-                                 const char *fmt, va_list ap);
-extern void session_clear_record (struct session *s);
+/* Installs T (taken over) as the target: its export becomes the
+ * default (unless `set export' chose one) and an nbds:// scheme makes
+ * TLS required.
+ */
+extern void session_set_target (struct session *s, struct nbd_target *t);
+/* Forgets the last failure. */
+extern void session_clear_error (struct session *s);
+/* Copies the user's settings and target of FROM into a fresh TO (for a
+ * session of its own, such as an audit's).
+ */
+extern void session_copy_settings (struct session *to,
+                                   const struct session *from);
 
 /* Per-epoch model helpers. */
 extern void nego_clear (struct nego *n);
@@ -180,5 +203,7 @@ extern int tls_handshake (struct session *s);
 extern int tls_check_credentials (struct session *s);
 extern void tls_info_clear (struct tls_info *i);
 extern void tls_settings_clear (struct tls_settings *t);
+extern void tls_settings_copy (struct tls_settings *to,
+                               const struct tls_settings *from);
 
 #endif

@@ -53,6 +53,18 @@ tls_settings_clear (struct tls_settings *t)
   t->verify_peer = -1;
 }
 
+void
+tls_settings_copy (struct tls_settings *to, const struct tls_settings *from)
+{
+  tls_settings_clear (to);
+  to->certificates = from->certificates ? xstrdup (from->certificates) : NULL;
+  to->psk_file = from->psk_file ? xstrdup (from->psk_file) : NULL;
+  to->username = from->username ? xstrdup (from->username) : NULL;
+  to->hostname = from->hostname ? xstrdup (from->hostname) : NULL;
+  to->verify_peer = from->verify_peer;
+  to->required = from->required;
+}
+
 static bool
 file_exists (const char *dir, const char *name, char *out, size_t outlen)
 {
@@ -65,7 +77,7 @@ file_exists (const char *dir, const char *name, char *out, size_t outlen)
 static const char *
 psk_username (struct session *s)
 {
-  const char *u = s->tls.username;
+  const char *u = s->cfg.tls.username;
   if (!u || !*u)
     u = s->target.tls_username;
   if (!u || !*u)
@@ -89,7 +101,7 @@ read_psk (struct session *s, const char *file, const char *user, char *key,
   int ret = -1;
 
   if (!fp) {
-    ev_error (s, "starttls: %s: %s", file, strerror (errno));
+    ev_error (s, ERR_TLS_CREDENTIALS, "starttls: %s: %s", file, strerror (errno));
     return -1;
   }
   while ((r = getline (&line, &n, fp)) != -1) {
@@ -97,7 +109,7 @@ read_psk (struct session *s, const char *file, const char *user, char *key,
       line[--r] = '\0';
     if ((size_t) r > ul && strncmp (line, user, ul) == 0 && line[ul] == ':') {
       if (strlen (line + ul + 1) + 1 > keylen) {
-        ev_error (s, "starttls: %s: the key for user \"%s\" is too long",
+        ev_error (s, ERR_TLS_CREDENTIALS, "starttls: %s: the key for user \"%s\" is too long",
                   file, user);
         break;
       }
@@ -112,15 +124,15 @@ read_psk (struct session *s, const char *file, const char *user, char *key,
   }
   fclose (fp);
   if (ret == -1 && key[0] == '\0')
-    ev_error (s, "starttls: %s has no key for user \"%s\"", file, user);
+    ev_error (s, ERR_TLS_CREDENTIALS, "starttls: %s has no key for user \"%s\"", file, user);
   return ret;
 }
 
 static const char *
 default_hostname (struct session *s)
 {
-  if (s->tls.hostname && *s->tls.hostname)
-    return s->tls.hostname;
+  if (s->cfg.tls.hostname && *s->cfg.tls.hostname)
+    return s->cfg.tls.hostname;
   if (s->target.tls_hostname && *s->target.tls_hostname)
     return s->target.tls_hostname;
   if (s->target.kind == TARGET_TCP)
@@ -131,8 +143,8 @@ default_hostname (struct session *s)
 static bool
 verify_peer (struct session *s)
 {
-  if (s->tls.verify_peer >= 0)
-    return s->tls.verify_peer;
+  if (s->cfg.tls.verify_peer >= 0)
+    return s->cfg.tls.verify_peer;
   if (s->target.tls_verify_peer >= 0)
     return s->target.tls_verify_peer;
   return true;
@@ -238,24 +250,24 @@ key_matches_cert (struct session *s, const char *cert, const char *keyf)
   if ((r = gnutls_load_file (cert, &cd)) < 0
       || (r = gnutls_x509_crt_init (&crt)) < 0
       || (r = gnutls_x509_crt_import (crt, &cd, GNUTLS_X509_FMT_PEM)) < 0) {
-    ev_error (s, "starttls: client certificate %s: %s", cert,
+    ev_error (s, ERR_TLS_CREDENTIALS, "starttls: client certificate %s: %s", cert,
               gnutls_strerror (r));
     goto out;
   }
   if ((r = gnutls_load_file (keyf, &kd)) < 0
       || (r = gnutls_x509_privkey_init (&key)) < 0
       || (r = gnutls_x509_privkey_import (key, &kd, GNUTLS_X509_FMT_PEM)) < 0) {
-    ev_error (s, "starttls: client key %s: %s", keyf, gnutls_strerror (r));
+    ev_error (s, ERR_TLS_CREDENTIALS, "starttls: client key %s: %s", keyf, gnutls_strerror (r));
     goto out;
   }
   if ((r = gnutls_x509_crt_get_key_id (crt, 0, id1, &n1)) < 0
       || (r = gnutls_x509_privkey_get_key_id (key, 0, id2, &n2)) < 0) {
-    ev_error (s, "starttls: client certificate and key: %s",
+    ev_error (s, ERR_TLS_CREDENTIALS, "starttls: client certificate and key: %s",
               gnutls_strerror (r));
     goto out;
   }
   if (n1 != n2 || memcmp (id1, id2, n1) != 0) {
-    ev_error (s, "starttls: the client key %s does not belong to the "
+    ev_error (s, ERR_TLS_CREDENTIALS, "starttls: the client key %s does not belong to the "
               "certificate %s", keyf, cert);
     goto out;
   }
@@ -281,9 +293,9 @@ load_credentials (struct session *s,
                   gnutls_certificate_credentials_t *xcred,
                   gnutls_psk_client_credentials_t *pcred)
 {
-  const char *psk_file = s->tls.psk_file ? s->tls.psk_file
+  const char *psk_file = s->cfg.tls.psk_file ? s->cfg.tls.psk_file
     : s->target.tls_psk_file;
-  const char *certs = s->tls.certificates ? s->tls.certificates
+  const char *certs = s->cfg.tls.certificates ? s->cfg.tls.certificates
     : s->target.tls_certificates;
   char path[4096];
   int r;
@@ -297,7 +309,7 @@ load_credentials (struct session *s,
     gnutls_datum_t kd;
 
     if (!user) {
-      ev_error (s, "starttls: PSK needs a user name (user@ in the URI or "
+      ev_error (s, ERR_TLS_CREDENTIALS, "starttls: PSK needs a user name (user@ in the URI or "
                 "--tls-username)");
       return -1;
     }
@@ -312,7 +324,7 @@ load_credentials (struct session *s,
                                            GNUTLS_PSK_KEY_HEX);
     memset (key, 0, sizeof key);
     if (r < 0) {
-      ev_error (s, "starttls: the PSK for \"%s\" in %s is not valid hex: %s",
+      ev_error (s, ERR_TLS_CREDENTIALS, "starttls: the PSK for \"%s\" in %s is not valid hex: %s",
                 user, psk_file, gnutls_strerror (r));
       gnutls_psk_free_client_credentials (*pcred);
       *pcred = NULL;
@@ -328,14 +340,14 @@ load_credentials (struct session *s,
     bool have_cert, have_key;
 
     if (stat (certs, &st) == -1 || !S_ISDIR (st.st_mode)) {
-      ev_error (s, "starttls: %s: not a directory of certificates", certs);
+      ev_error (s, ERR_TLS_CREDENTIALS, "starttls: %s: not a directory of certificates", certs);
       goto err;
     }
     if (file_exists (certs, "ca-cert.pem", path, sizeof path)) {
       r = gnutls_certificate_set_x509_trust_file (*xcred, path,
                                                   GNUTLS_X509_FMT_PEM);
       if (r < 0) {
-        ev_error (s, "starttls: %s: %s", path, gnutls_strerror (r));
+        ev_error (s, ERR_TLS_CREDENTIALS, "starttls: %s: %s", path, gnutls_strerror (r));
         goto err;
       }
     }
@@ -344,7 +356,7 @@ load_credentials (struct session *s,
     have_cert = file_exists (certs, "client-cert.pem", cert, sizeof cert);
     have_key = file_exists (certs, "client-key.pem", keyf, sizeof keyf);
     if (have_cert != have_key) {
-      ev_error (s, "starttls: %s has %s but not %s", certs,
+      ev_error (s, ERR_TLS_CREDENTIALS, "starttls: %s has %s but not %s", certs,
                 have_cert ? "client-cert.pem" : "client-key.pem",
                 have_cert ? "client-key.pem" : "client-cert.pem");
       goto err;
@@ -361,7 +373,7 @@ load_credentials (struct session *s,
       r = gnutls_certificate_set_x509_key_file (*xcred, cert, keyf,
                                                 GNUTLS_X509_FMT_PEM);
       if (r < 0) {
-        ev_error (s, "starttls: the client certificate and key (%s, %s) "
+        ev_error (s, ERR_TLS_CREDENTIALS, "starttls: the client certificate and key (%s, %s) "
                   "cannot be used: %s", cert, keyf, gnutls_strerror (r));
         goto err;
       }
@@ -416,7 +428,7 @@ tls_handshake (struct session *s)
 
   r = gnutls_init (&g, GNUTLS_CLIENT | GNUTLS_NONBLOCK);
   if (r < 0) {
-    ev_error (s, "starttls: gnutls_init: %s", gnutls_strerror (r));
+    ev_error (s, ERR_TLS_HANDSHAKE, "starttls: gnutls_init: %s", gnutls_strerror (r));
     return -1;
   }
   if (ready_x || ready_p) {
@@ -448,13 +460,13 @@ tls_handshake (struct session *s)
       gnutls_session_set_verify_cert (g, host, 0);
   }
   if (r < 0) {
-    ev_error (s, "starttls: %s", gnutls_strerror (r));
+    ev_error (s, ERR_TLS_HANDSHAKE, "starttls: %s", gnutls_strerror (r));
     goto err;
   }
 
   gnutls_transport_set_int (g, s->t.fd);
   clock_gettime (CLOCK_MONOTONIC, &t0);
-  deadline = (int64_t) t0.tv_sec * 1000 + t0.tv_nsec / 1000000 + s->timeout_ms;
+  deadline = (int64_t) t0.tv_sec * 1000 + t0.tv_nsec / 1000000 + s->cfg.timeout_ms;
   for (;;) {
     struct pollfd pfd = { .fd = s->t.fd };
     int64_t now;
@@ -470,35 +482,35 @@ tls_handshake (struct session *s)
         gnutls_certificate_verification_status_print (status,
                                                       GNUTLS_CRT_X509,
                                                       &out, 0);
-        ev_error (s, "starttls: the server's certificate failed "
+        ev_error (s, ERR_TLS_VERIFY, "starttls: the server's certificate failed "
                   "verification: %s(use --tls-verify-peer=no to "
                   "connect anyway)", out.data ? (char *) out.data : "? ");
         gnutls_free (out.data);
       }
       else if (r == GNUTLS_E_FATAL_ALERT_RECEIVED)
-        ev_error (s, "starttls: TLS handshake failed: the server sent the "
+        ev_error (s, ERR_TLS_HANDSHAKE, "starttls: TLS handshake failed: the server sent the "
                   "alert \"%s\"",
                   gnutls_alert_get_name (gnutls_alert_get (g)));
       else if (r == GNUTLS_E_PREMATURE_TERMINATION
                || r == GNUTLS_E_PULL_ERROR || r == GNUTLS_E_PUSH_ERROR)
-        ev_error (s, "starttls: TLS handshake failed: the server closed "
+        ev_error (s, ERR_TLS_HANDSHAKE, "starttls: TLS handshake failed: the server closed "
                   "the connection%s", pcred ? " (with PSK this usually "
                   "means the server does not know the user name or has "
                   "another key)" : "");
       else
-        ev_error (s, "starttls: TLS handshake failed: %s",
+        ev_error (s, ERR_TLS_HANDSHAKE, "starttls: TLS handshake failed: %s",
                   gnutls_strerror (r));
       goto err;
     }
     if (transport_interrupted) {
-      ev_error (s, "starttls: interrupted");
+      ev_error (s, ERR_INTERRUPTED, "starttls: interrupted");
       goto err;
     }
     clock_gettime (CLOCK_MONOTONIC, &t1);
     now = (int64_t) t1.tv_sec * 1000 + t1.tv_nsec / 1000000;
     if (now >= deadline) {
-      ev_error (s, "starttls: TLS handshake did not finish within %d s",
-                s->timeout_ms / 1000);
+      ev_error (s, ERR_TIMEOUT, "starttls: TLS handshake did not finish within %d s",
+                s->cfg.timeout_ms / 1000);
       goto err;
     }
     pfd.events = gnutls_record_get_direction (g) ? POLLOUT : POLLIN;

@@ -24,15 +24,6 @@ fail (char *err, size_t errlen, const char *fmt, ...)
   return -1;
 }
 
-static int
-hexdig (int c)
-{
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 /* Percent-decodes S[0..N-1] into a malloc'd string; *OUT_LEN gets its
  * length.  NUL bytes are refused unless ALLOW_NUL.
  */
@@ -40,11 +31,9 @@ static char *
 pct_decode (const char *s, size_t n, bool allow_nul, size_t *out_len,
             const char *what, char *err, size_t errlen)
 {
-  char *r = malloc (n + 1);
+  char *r = xmalloc (n + 1);
   size_t i, j = 0;
 
-  if (!r)
-    abort ();
   for (i = 0; i < n; i++) {
     if (s[i] == '%') {
       int h, l;
@@ -53,8 +42,8 @@ pct_decode (const char *s, size_t n, bool allow_nul, size_t *out_len,
         fail (err, errlen, "%s: truncated %%-escape", what);
         return NULL;
       }
-      h = hexdig ((unsigned char) s[i + 1]);
-      l = hexdig ((unsigned char) s[i + 2]);
+      h = nbd_hex_digit ((unsigned char) s[i + 1]);
+      l = nbd_hex_digit ((unsigned char) s[i + 2]);
       if (h < 0 || l < 0) {
         free (r);
         fail (err, errlen, "%s: bad %%-escape", what);
@@ -371,9 +360,7 @@ nbd_target_command (int argc, char *const *argv, struct nbd_target *t)
   if (argc < 1)
     return -1;
   t->kind = TARGET_CMD;
-  t->argv = calloc (argc + 1, sizeof (char *));
-  if (!t->argv)
-    abort ();
+  t->argv = xcalloc (argc + 1, sizeof (char *));
   for (i = 0; i < argc; i++)
     t->argv[i] = xstrdup (argv[i]);
   return 0;
@@ -410,17 +397,13 @@ nbd_target_copy (struct nbd_target *dst, const struct nbd_target *src)
   dst->host = xstrdup (src->host);
   dst->port = xstrdup (src->port);
   if (src->socket) {
-    dst->socket = malloc (src->socket_len + 1);
-    if (!dst->socket)
-      abort ();
+    dst->socket = xmalloc (src->socket_len + 1);
     memcpy (dst->socket, src->socket, src->socket_len + 1);
   }
   if (src->argv) {
     while (src->argv[n])
       n++;
-    dst->argv = calloc (n + 1, sizeof (char *));
-    if (!dst->argv)
-      abort ();
+    dst->argv = xcalloc (n + 1, sizeof (char *));
     for (i = 0; i < n; i++)
       dst->argv[i] = xstrdup (src->argv[i]);
   }

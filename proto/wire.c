@@ -27,11 +27,7 @@ bytes_reserve (struct bytes *b, size_t extra)
     b->cap = 64;
   while (b->cap < need)
     b->cap = b->cap > SIZE_MAX / 2 ? need : b->cap * 2;
-  b->data = realloc (b->data, b->cap);
-  if (!b->data) {
-    fprintf (stderr, "nbdcli: out of memory\n");
-    abort ();
-  }
+  b->data = xrealloc (b->data, b->cap);
 }
 
 void
@@ -79,6 +75,43 @@ bytes_free (struct bytes *b)
   b->len = b->cap = 0;
 }
 
+/* Out of memory: nbdcli cannot go on sensibly; say so and stop. */
+static void __attribute__ ((noreturn))
+out_of_memory (void)
+{
+  fprintf (stderr, "nbdcli: out of memory\n");
+  abort ();
+}
+
+void *
+xmalloc (size_t n)
+{
+  void *p = malloc (n ? n : 1);
+
+  if (!p)
+    out_of_memory ();
+  return p;
+}
+
+void *
+xcalloc (size_t n, size_t size)
+{
+  void *p = calloc (n ? n : 1, size ? size : 1);
+
+  if (!p)
+    out_of_memory ();
+  return p;
+}
+
+void *
+xrealloc (void *p, size_t n)
+{
+  p = realloc (p, n ? n : 1);
+  if (!p)
+    out_of_memory ();
+  return p;
+}
+
 char *
 xstrdup (const char *s)
 {
@@ -88,10 +121,8 @@ xstrdup (const char *s)
 char *
 xstrndup (const void *s, size_t n)
 {
-  char *r = malloc (n + 1);
+  char *r = xmalloc (n + 1);
 
-  if (!r)
-    abort ();
   if (n)
     memcpy (r, s, n);
   r[n] = '\0';
@@ -539,8 +570,8 @@ nbd_quote (const uint8_t *p, size_t len)
   return (char *) b.data;
 }
 
-static int
-hexval (int c)
+int
+nbd_hex_digit (int c)
 {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -566,7 +597,7 @@ nbd_parse_hex (const char *s, struct bytes *out)
         goto bad;
       continue;
     }
-    v = hexval ((unsigned char) *s);
+    v = nbd_hex_digit ((unsigned char) *s);
     if (v < 0)
       goto bad;
     if (hi < 0)

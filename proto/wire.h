@@ -31,6 +31,11 @@ extern void bytes_free (struct bytes *b);
 /* Allocation that cannot fail (nbdcli aborts when memory runs out).
  * xstrdup (NULL) is NULL; xstrndup copies N bytes and adds a NUL.
  */
+/* The value of hex digit C, or -1. */
+extern int nbd_hex_digit (int c);
+extern void *xmalloc (size_t n);
+extern void *xcalloc (size_t n, size_t size);
+extern void *xrealloc (void *p, size_t n);
 extern char *xstrdup (const char *s);
 extern char *xstrndup (const void *s, size_t n);
 

@@ -64,8 +64,7 @@ static void
 check_errval (struct session *s, uint32_t e, const char *where)
 {
   if (e != 0 && !error_defined (e))
-    ev_flag (s, "error-value-undefined",
-             "error values are those the spec lists; spec: Error values",
+    ev_flag (s, F_ERROR_VALUE_UNDEFINED,
              "%s carries error %" PRIu32 ", which the spec does not define",
              where, e);
 }
@@ -89,7 +88,7 @@ sink (struct session *s, const struct xreq *r, uint64_t offset,
     if (w == -1) {
       if (errno == EINTR)
         continue;
-      ev_error (s, "writing read data: %s", strerror (errno));
+      ev_error (s, ERR_LOCAL_IO, "writing read data: %s", strerror (errno));
       return -1;
     }
     p += w;
@@ -122,12 +121,10 @@ static int
 read_data (struct session *s, struct rstate *st, uint64_t offset,
            uint64_t len, bool inside)
 {
-  uint8_t *buf = malloc (len < PIECE ? (len ? len : 1) : PIECE);
+  uint8_t *buf = xmalloc (len < PIECE ? len : PIECE);
   uint64_t done = 0;
   enum io_status io;
 
-  if (!buf)
-    abort ();
   while (done < len) {
     size_t k = len - done > PIECE ? PIECE : len - done;
     io = session_rd (s, buf, k);
@@ -163,9 +160,7 @@ place (struct session *s, struct rstate *st, uint64_t off, uint64_t len,
 
   if (off < r->offset || off - r->offset > r->length
       || len > r->length - (off - r->offset)) {
-    ev_flag (s, "chunk-outside-request",
-             "content chunks lie within the request; spec: Structured reply "
-             "chunk message types",
+    ev_flag (s, F_CHUNK_OUTSIDE_REQUEST,
              "%s at offset %" PRIu64 " length %" PRIu64 " is outside the "
              "request (offset %" PRIu64 " length %" PRIu64 ")", what, off,
              len, r->offset, r->length);
@@ -174,9 +169,7 @@ place (struct session *s, struct rstate *st, uint64_t off, uint64_t len,
   /* Overlaps are looked for among a bounded number of chunks. */
   for (i = 0; i < st->nranges && i < 4096 && !st->overlap_flagged; i++)
     if (off < st->ranges[i].end && st->ranges[i].start < off + len) {
-      ev_flag (s, "chunk-overlap",
-               "content chunks of one reply do not overlap; spec: "
-               "Structured reply chunk message types",
+      ev_flag (s, F_CHUNK_OVERLAP,
                "%s at offset %" PRIu64 " length %" PRIu64 " overlaps an "
                "earlier chunk (%" PRIu64 "-%" PRIu64 ")", what, off, len,
                st->ranges[i].start, st->ranges[i].end);
@@ -185,9 +178,7 @@ place (struct session *s, struct rstate *st, uint64_t off, uint64_t len,
   if (st->nranges < 100000) {
     if (st->nranges == st->ranges_cap) {
       st->ranges_cap = st->ranges_cap ? st->ranges_cap * 2 : 16;
-      st->ranges = realloc (st->ranges, st->ranges_cap * sizeof *st->ranges);
-      if (!st->ranges)
-        abort ();
+      st->ranges = xrealloc (st->ranges, st->ranges_cap * sizeof *st->ranges);
     }
     st->ranges[st->nranges].start = off;
     st->ranges[st->nranges].end = off + len;
@@ -206,19 +197,15 @@ saw_context (struct session *s, struct rstate *st, uint32_t id)
   for (i = 0; i < st->nctx_seen; i++)
     if (st->ctx_seen[i] == id) {
       if (!st->dup_flagged)
-        ev_flag (s, "block-status-duplicate-context",
-                 "exactly one block status chunk per selected context; "
-                 "spec: NBD_REPLY_TYPE_BLOCK_STATUS",
+        ev_flag (s, F_BLOCK_STATUS_DUPLICATE_CONTEXT,
                  "a second block status chunk for context id %" PRIu32, id);
       st->dup_flagged = true;
       return;
     }
   if (st->nctx_seen >= 1000)
     return;
-  st->ctx_seen = realloc (st->ctx_seen,
+  st->ctx_seen = xrealloc (st->ctx_seen,
                           (st->nctx_seen + 1) * sizeof (uint32_t));
-  if (!st->ctx_seen)
-    abort ();
   st->ctx_seen[st->nctx_seen++] = id;
 }
 
@@ -233,54 +220,41 @@ check_block_status (struct session *s, struct rstate *st, const uint8_t *p,
 
   if (!c) {
     if (nego_find_ctx (&s->prev, id) && s->epoch > 0)
-      ev_flag (s, "tls-state-kept-meta",
-               "meta contexts from before STARTTLS kept; the server MUST NOT "
-               "preserve negotiation state; spec: NBD_OPT_STARTTLS",
+      ev_flag (s, F_TLS_STATE_KEPT_META,
                "block status for context id %" PRIu32 " (%s), which was "
                "negotiated before STARTTLS and not since", id,
                nego_find_ctx (&s->prev, id)->name);
     else
-      ev_flag (s, "block-status-unknown-context",
-               "block status only for contexts selected with "
-               "NBD_OPT_SET_META_CONTEXT; spec: NBD_CMD_BLOCK_STATUS",
+      ev_flag (s, F_BLOCK_STATUS_UNKNOWN_CONTEXT,
                "block status for context id %" PRIu32 ", which was never "
                "negotiated", id);
   }
 
   if (ext != s->cur.eh)
-    ev_flag (s, ext ? "block-status-ext-without-eh"
-             : "block-status-compact-with-eh",
-             "BLOCK_STATUS_EXT is used exactly when extended headers are "
-             "negotiated; spec: NBD_REPLY_TYPE_BLOCK_STATUS_EXT",
+    ev_flag (s, ext ? F_BLOCK_STATUS_EXT_WITHOUT_EH
+             : F_BLOCK_STATUS_COMPACT_WITH_EH,
              "a %s chunk, but extended headers are %snegotiated",
              ext ? "BLOCK_STATUS_EXT" : "BLOCK_STATUS",
              s->cur.eh ? "" : "not ");
   if ((r->flags & NBD_CMD_FLAG_REQ_ONE) && n != 1)
-    ev_flag (s, "block-status-req-one",
-             "with NBD_CMD_FLAG_REQ_ONE the reply has exactly one extent; "
-             "spec: NBD_CMD_BLOCK_STATUS",
+    ev_flag (s, F_BLOCK_STATUS_REQ_ONE,
              "%zu extents for context id %" PRIu32 " with REQ_ONE", n, id);
   for (i = 0; i < n; i++) {
     nbd_block_status_extent (p, ext, i, &len, &fl);
     if (len == 0) {
-      ev_flag (s, "block-status-empty-extent",
-               "extent lengths are nonzero; spec: NBD_REPLY_TYPE_BLOCK_STATUS",
+      ev_flag (s, F_BLOCK_STATUS_EMPTY_EXTENT,
                "extent %zu of context id %" PRIu32 " has length 0", i, id);
       break;
     }
     if (i + 1 < n && sum + len >= r->length) {
-      ev_flag (s, "block-status-beyond-request",
-               "only the last extent may reach past the requested length; "
-               "spec: NBD_REPLY_TYPE_BLOCK_STATUS",
+      ev_flag (s, F_BLOCK_STATUS_BEYOND_REQUEST,
                "extents 0-%zu of context id %" PRIu32 " already cover %"
                PRIu64 " bytes of a %" PRIu64 "-byte request", i, id,
                sum + len, r->length);
       break;
     }
     if ((r->flags & NBD_CMD_FLAG_REQ_ONE) && len > r->length) {
-      ev_flag (s, "block-status-req-one",
-               "with NBD_CMD_FLAG_REQ_ONE the extent is no longer than the "
-               "request; spec: NBD_CMD_BLOCK_STATUS",
+      ev_flag (s, F_BLOCK_STATUS_REQ_ONE,
                "the extent is %" PRIu64 " bytes for a %" PRIu64 "-byte "
                "request", len, r->length);
       break;
@@ -318,49 +292,37 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
   *done = hdr.flags & NBD_REPLY_FLAG_DONE;
 
   if (hdr.cookie != s->next_cookie - 1)
-    ev_flag (s, "cookie-mismatch",
-             "the reply echoes the request's cookie; spec: Transmission "
-             "phase", "chunk cookie %" PRIu64 ", request cookie %" PRIu64,
+    ev_flag (s, F_COOKIE_MISMATCH, "chunk cookie %" PRIu64 ", request cookie %" PRIu64,
              hdr.cookie, s->next_cookie - 1);
   if (ext && hdr.offset != r->offset)
-    ev_flag (s, "extended-offset-echo",
-             "an extended reply echoes the request's offset; spec: "
-             "Extended reply chunk",
+    ev_flag (s, F_EXTENDED_OFFSET_ECHO,
              "chunk offset %" PRIu64 ", request offset %" PRIu64,
              hdr.offset, r->offset);
   if (hdr.flags & ~NBD_REPLY_FLAG_DONE)
-    ev_flag (s, "reply-flags-unknown",
-             "only NBD_REPLY_FLAG_DONE is defined; spec: Structured reply "
-             "chunk", "chunk flags 0x%04x", hdr.flags);
+    ev_flag (s, F_REPLY_FLAGS_UNKNOWN, "chunk flags 0x%04x", hdr.flags);
 
   if (hdr.type == NBD_REPLY_TYPE_OFFSET_DATA) {
     uint8_t ob[8];
     uint64_t off, dlen;
 
     if (r->type != NBD_CMD_READ)
-      ev_flag (s, "chunk-type-for-command",
-               "OFFSET_DATA only answers NBD_CMD_READ; spec: Structured "
-               "reply chunk message types", "OFFSET_DATA chunk for %s",
+      ev_flag (s, F_CHUNK_TYPE_FOR_COMMAND, "OFFSET_DATA chunk for %s",
                cmd_name (r->type));
     if (hdr.length < 9) {
-      ev_flag (s, "chunk-length",
-               "an OFFSET_DATA chunk is at least 9 bytes; spec: "
-               "NBD_REPLY_TYPE_OFFSET_DATA",
+      ev_flag (s, F_CHUNK_LENGTH,
                "OFFSET_DATA chunk of %" PRIu64 " bytes", hdr.length);
       if (hdr.length < 8) {
-        ev_error (s, "cannot decode the chunk; the framing is lost");
+        ev_error (s, ERR_FRAMING, "cannot decode the chunk; the framing is lost");
         session_close (s, "framing lost");
         return -1;
       }
     }
     if (hdr.length - 8 > r->length + UINT64_C (0)
         && hdr.length - 8 > session_max_payload (s)) {
-      ev_flag (s, "chunk-outside-request",
-               "content chunks lie within the request; spec: Structured "
-               "reply chunk message types",
+      ev_flag (s, F_CHUNK_OUTSIDE_REQUEST,
                "OFFSET_DATA chunk of %" PRIu64 " bytes for a %" PRIu64
                "-byte read", hdr.length, r->length);
-      ev_error (s, "refusing to read a data chunk larger than the request; "
+      ev_error (s, ERR_FRAMING, "refusing to read a data chunk larger than the request; "
                 "the framing is lost");
       session_close (s, "framing lost");
       return -1;
@@ -381,11 +343,9 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
   if (hdr.length > MAX_STATUS_CHUNK) {
     if (hdr.type == NBD_REPLY_TYPE_ERROR
         || hdr.type == NBD_REPLY_TYPE_ERROR_OFFSET)
-      ev_flag (s, "chunk-length",
-               "an error message is at most 4096 bytes; spec: Conventions "
-               "(strings)", "an error chunk of %" PRIu64 " bytes",
+      ev_flag (s, F_CHUNK_LENGTH, "an error chunk of %" PRIu64 " bytes",
                hdr.length);
-    ev_error (s, "a %s chunk of %" PRIu64 " bytes is more than nbdcli "
+    ev_error (s, ERR_LIMIT, "a %s chunk of %" PRIu64 " bytes is more than nbdcli "
               "accepts; the framing is lost",
               nbd_name_or_unknown (nbd_reply_type_names, hdr.type),
               hdr.length);
@@ -397,8 +357,8 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
    */
   if (hl + hdr.length <= sizeof small)
     frame = small;
-  else if ((frame = malloc (hl + hdr.length)) == NULL)
-    abort ();
+  else
+    frame = xmalloc (hl + hdr.length);
   memcpy (frame, h, hl);
   p = frame + hl;
   io = session_rd (s, p, hdr.length);
@@ -413,35 +373,26 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
   switch (hdr.type) {
   case NBD_REPLY_TYPE_NONE:
     if (hdr.length != 0)
-      ev_flag (s, "chunk-length",
-               "NBD_REPLY_TYPE_NONE has length 0; spec: NBD_REPLY_TYPE_NONE",
+      ev_flag (s, F_CHUNK_LENGTH,
                "NONE chunk of %" PRIu64 " bytes", hdr.length);
     if (!*done)
-      ev_flag (s, "none-without-done",
-               "NBD_REPLY_TYPE_NONE MUST have NBD_REPLY_FLAG_DONE; spec: "
-               "NBD_REPLY_TYPE_NONE", "NONE chunk without the DONE flag");
+      ev_flag (s, F_NONE_WITHOUT_DONE, "NONE chunk without the DONE flag");
     break;
   case NBD_REPLY_TYPE_OFFSET_HOLE: {
     uint64_t off;
     uint32_t size;
     if (r->type != NBD_CMD_READ)
-      ev_flag (s, "chunk-type-for-command",
-               "OFFSET_HOLE only answers NBD_CMD_READ; spec: Structured reply "
-               "chunk message types", "OFFSET_HOLE chunk for %s",
+      ev_flag (s, F_CHUNK_TYPE_FOR_COMMAND, "OFFSET_HOLE chunk for %s",
                cmd_name (r->type));
     if (r->flags & NBD_CMD_FLAG_DF)
-      ev_flag (s, "hole-with-df",
-               "with NBD_CMD_FLAG_DF holes are sent as data; spec: "
-               "NBD_CMD_FLAG_DF", "OFFSET_HOLE chunk for a DF read");
+      ev_flag (s, F_HOLE_WITH_DF, "OFFSET_HOLE chunk for a DF read");
     bad = nbd_decode_offset_hole (p, hdr.length, &off, &size);
     if (bad && hdr.length == 12) {
-      ev_flag (s, "chunk-length", "an OFFSET_HOLE covers at least one byte; "
-               "spec: NBD_REPLY_TYPE_OFFSET_HOLE", "%s", bad);
+      ev_flag (s, F_CHUNK_LENGTH, "%s", bad);
       break;
     }
     if (bad) {
-      ev_flag (s, "chunk-length", "OFFSET_HOLE is 12 bytes long; spec: "
-               "NBD_REPLY_TYPE_OFFSET_HOLE", "%s", bad);
+      ev_flag (s, F_CHUNK_LENGTH, "%s", bad);
       break;
     }
     ev_hole (s, off, size);
@@ -460,18 +411,14 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
     size_t n;
 
     if (r->type != NBD_CMD_BLOCK_STATUS)
-      ev_flag (s, "chunk-type-for-command",
-               "block status chunks only answer NBD_CMD_BLOCK_STATUS; spec: "
-               "Structured reply chunk message types",
+      ev_flag (s, F_CHUNK_TYPE_FOR_COMMAND,
                "block status chunk for %s", cmd_name (r->type));
     bad = nbd_decode_block_status (p, hdr.length, bext, &id, &n);
     if (hdr.length >= 4)
       saw_context (s, st, get_u32 (p));
     if (bad) {
-      ev_flag (s, strstr (bad, "no extents") ? "block-status-no-extents"
-               : "chunk-length",
-               "a block status chunk holds 4 + 8n (extended: 8 + 16n) bytes "
-               "with n >= 1; spec: NBD_REPLY_TYPE_BLOCK_STATUS", "%s", bad);
+      ev_flag (s, strstr (bad, "no extents") ? F_BLOCK_STATUS_NO_EXTENTS
+               : F_CHUNK_LENGTH, "%s", bad);
       break;
     }
     if (st->res->nstatus < 8)
@@ -485,8 +432,7 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
     struct nbd_chunk_error e;
     bad = nbd_decode_chunk_error (hdr.type, p, hdr.length, &e);
     if (bad) {
-      ev_flag (s, "chunk-length", "error chunk layout; spec: "
-               "NBD_REPLY_TYPE_ERROR", "%s", bad);
+      ev_flag (s, F_CHUNK_LENGTH, "%s", bad);
       st->res->error = true;
       break;
     }
@@ -494,15 +440,11 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
     st->res->error = true;
     st->res->errval = e.error;
     if (e.error == 0)
-      ev_flag (s, "error-value-zero",
-               "an error chunk carries a nonzero error; spec: "
-               "NBD_REPLY_TYPE_ERROR", "error chunk with error 0");
+      ev_flag (s, F_ERROR_VALUE_ZERO, "error chunk with error 0");
     check_errval (s, e.error, "the error chunk");
     if (hdr.type == NBD_REPLY_TYPE_ERROR_OFFSET
         && (e.offset < r->offset || e.offset >= r->offset + r->length))
-      ev_flag (s, "chunk-outside-request",
-               "ERROR_OFFSET names an offset within the request; spec: "
-               "NBD_REPLY_TYPE_ERROR_OFFSET",
+      ev_flag (s, F_CHUNK_OUTSIDE_REQUEST,
                "error offset %" PRIu64 " outside the request", e.offset);
     break;
   }
@@ -522,9 +464,7 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
                hdr.type);
     }
     else
-      ev_flag (s, "chunk-type-unknown",
-               "a client MUST hard-disconnect on an unknown non-error chunk "
-               "type; spec: Structured reply chunk message types",
+      ev_flag (s, F_CHUNK_TYPE_UNKNOWN,
                "chunk type %u", hdr.type);
   }
   }
@@ -551,19 +491,13 @@ read_simple (struct session *s, struct rstate *st, const uint8_t *first4)
            16 + (get_u32 (h + 4) == 0 && r->type == NBD_CMD_READ
                  ? r->length : 0));
   if (hdr.cookie != s->next_cookie - 1)
-    ev_flag (s, "cookie-mismatch",
-             "the reply echoes the request's cookie; spec: Transmission "
-             "phase", "reply cookie %" PRIu64 ", request cookie %" PRIu64,
+    ev_flag (s, F_COOKIE_MISMATCH, "reply cookie %" PRIu64 ", request cookie %" PRIu64,
              hdr.cookie, s->next_cookie - 1);
   if (s->cur.eh)
-    ev_flag (s, "simple-reply-with-eh",
-             "with extended headers every reply uses the extended header; "
-             "spec: Extended reply chunk", "a simple reply to %s",
+    ev_flag (s, F_SIMPLE_REPLY_WITH_EH, "a simple reply to %s",
              cmd_name (r->type));
   else if (s->cur.sr && r->type == NBD_CMD_READ)
-    ev_flag (s, "simple-reply-to-read-with-sr",
-             "with structured replies the server MUST NOT answer "
-             "NBD_CMD_READ with a simple reply; spec: Structured replies",
+    ev_flag (s, F_SIMPLE_REPLY_TO_READ_WITH_SR,
              "a simple reply to NBD_CMD_READ");
   if (hdr.error) {
     st->res->error = true;
@@ -573,7 +507,7 @@ read_simple (struct session *s, struct rstate *st, const uint8_t *first4)
   }
   if (r->type == NBD_CMD_READ) {
     if (r->length > UINT32_MAX) {
-      ev_error (s, "a simple reply cannot carry %" PRIu64 " bytes; the "
+      ev_error (s, ERR_FRAMING, "a simple reply cannot carry %" PRIu64 " bytes; the "
                 "framing is lost", r->length);
       session_close (s, "framing lost");
       return -1;
@@ -589,14 +523,13 @@ after_disc (struct session *s)
 {
   uint8_t b[32];
   enum io_status io;
-  int saved = s->timeout_ms;
+  int saved = s->cfg.timeout_ms;
 
-  s->timeout_ms = saved < 2000 ? saved : 2000;
+  s->cfg.timeout_ms = saved < 2000 ? saved : 2000;
   io = session_rd (s, b, 4);
-  s->timeout_ms = saved;
+  s->cfg.timeout_ms = saved;
   if (io == IO_OK)
-    ev_flag (s, "reply-to-disc",
-             "NBD_CMD_DISC has no reply; spec: NBD_CMD_DISC",
+    ev_flag (s, F_REPLY_TO_DISC,
              "a message arrived after NBD_CMD_DISC (magic 0x%08" PRIx32
              "%s)", get_u32 (b),
              get_u32 (b) == NBD_SIMPLE_REPLY_MAGIC ? ", a simple reply"
@@ -605,12 +538,11 @@ after_disc (struct session *s)
              : get_u32 (b) == NBD_EXTENDED_REPLY_MAGIC
              ? ", an extended reply chunk" : "");
   else if (io == IO_SHORT)
-    ev_flag (s, "reply-to-disc",
-             "NBD_CMD_DISC has no reply; spec: NBD_CMD_DISC",
+    ev_flag (s, F_REPLY_TO_DISC,
              "%zu byte(s) arrived after NBD_CMD_DISC", s->t.got);
   else if (io == IO_TIMEOUT)
     ev_note (s, "the server did not close the connection within %d s "
-             "of NBD_CMD_DISC", s->timeout_ms < 2000 ? s->timeout_ms / 1000
+             "of NBD_CMD_DISC", s->cfg.timeout_ms < 2000 ? s->cfg.timeout_ms / 1000
              : 2);
   session_close (s, "disconnected (NBD_CMD_DISC)");
   return 0;
@@ -639,18 +571,16 @@ session_request (struct session *s, const struct xreq *r,
 
     if (jst == IO_EOF)
       return session_io_failed (s, jst, "before sending the request");
-    ev_flag (s, "unsolicited-data",
-             "the server sends only the replies to requests; spec: "
-             "Transmission phase",
+    ev_flag (s, F_UNSOLICITED_DATA,
              "bytes (first %02x %02x %02x %02x) arrived when no request "
              "was waiting: more data than the last reply held",
              junk[0], junk[1], junk[2], junk[3]);
-    ev_error (s, "the framing is lost");
+    ev_error (s, ERR_FRAMING, "the framing is lost");
     session_close (s, "framing lost");
     return -1;
   }
   /* The whole reply within the timeout (endless chunks cannot hold us). */
-  s->t.deadline_ms = transport_now_ms () + s->timeout_ms;
+  s->t.deadline_ms = transport_now_ms () + s->cfg.timeout_ms;
   if (s->cur.eh)
     nbd_encode_ext_request (&msg, r->flags, r->type, cookie, r->offset,
                             r->length);
@@ -676,7 +606,7 @@ session_request (struct session *s, const struct xreq *r,
     uint32_t magic;
 
     if (++st.nchunks > MAX_CHUNKS) {
-      ev_error (s, "more than %d chunks in one reply; giving up", MAX_CHUNKS);
+      ev_error (s, ERR_LIMIT, "more than %d chunks in one reply; giving up", MAX_CHUNKS);
       session_close (s, "too many chunks");
       goto out;
     }
@@ -684,9 +614,7 @@ session_request (struct session *s, const struct xreq *r,
     if (io != IO_OK) {
       /* Chunks came, but none said DONE. */
       if (st.nchunks > 1 && (io == IO_TIMEOUT || io == IO_EOF))
-        ev_flag (s, "no-done",
-                 "the last chunk of a structured reply has "
-                 "NBD_REPLY_FLAG_DONE; spec: Structured reply chunk",
+        ev_flag (s, F_NO_DONE,
                  "%zu chunk(s) arrived without NBD_REPLY_FLAG_DONE, then %s",
                  st.nchunks - 1, io == IO_EOF ? "the server closed"
                  : "nothing within the timeout");
@@ -708,29 +636,15 @@ session_request (struct session *s, const struct xreq *r,
       bool ext = magic == NBD_EXTENDED_REPLY_MAGIC;
       if (st.nchunks == 1) {
         if (ext && !s->cur.eh)
-          ev_flag (s, s->prev.eh ? "tls-state-kept-eh" : "eh-not-negotiated",
-                   s->prev.eh
-                   ? "extended headers from before STARTTLS kept; the server "
-                   "MUST NOT preserve negotiation state; spec: "
-                   "NBD_OPT_STARTTLS"
-                   : "extended replies only after NBD_OPT_EXTENDED_HEADERS; "
-                   "spec: Extended headers",
+          ev_flag (s, s->prev.eh ? F_TLS_STATE_KEPT_EH : F_EH_NOT_NEGOTIATED,
                    "an extended reply to %s, but extended headers were not "
                    "negotiated%s", cmd_name (r->type),
                    s->prev.eh ? " since STARTTLS" : "");
         else if (!ext && s->cur.eh)
-          ev_flag (s, "structured-reply-with-eh",
-                   "with extended headers every reply uses the extended "
-                   "header; spec: Extended reply chunk",
+          ev_flag (s, F_STRUCTURED_REPLY_WITH_EH,
                    "a structured (compact) reply to %s", cmd_name (r->type));
         else if (!ext && !s->cur.sr)
-          ev_flag (s, s->prev.sr ? "tls-state-kept-sr" : "sr-not-negotiated",
-                   s->prev.sr
-                   ? "structured reply from before STARTTLS kept; the server "
-                   "MUST NOT preserve negotiation state; spec: "
-                   "NBD_OPT_STARTTLS"
-                   : "without structured replies the server MUST use only "
-                   "simple replies; spec: Structured replies",
+          ev_flag (s, s->prev.sr ? F_TLS_STATE_KEPT_SR : F_SR_NOT_NEGOTIATED,
                    "a structured reply to %s, but structured replies were "
                    "not negotiated%s", cmd_name (r->type),
                    s->prev.sr ? " since STARTTLS" : "");
@@ -739,12 +653,9 @@ session_request (struct session *s, const struct xreq *r,
         goto out;
     }
     else {
-      ev_flag (s, "reply-magic",
-               "transmission replies start with a simple (0x67446698), "
-               "structured (0x668e33ef) or extended (0x6e8a278c) magic; spec: "
-               "Transmission phase",
+      ev_flag (s, F_REPLY_MAGIC,
                "reply magic 0x%08" PRIx32, magic);
-      ev_error (s, "unknown reply magic; the framing is lost");
+      ev_error (s, ERR_FRAMING, "unknown reply magic; the framing is lost");
       session_close (s, "framing lost");
       goto out;
     }
@@ -753,17 +664,13 @@ session_request (struct session *s, const struct xreq *r,
   /* A successful read must be covered completely. */
   if (r->type == NBD_CMD_READ && !res->error && st.nchunks >= 1
       && st.nranges > 0 && st.covered < r->length && !st.overlap_flagged)
-    ev_flag (s, "read-incomplete",
-             "without an error the content chunks cover the whole request; "
-             "spec: NBD_CMD_READ",
+    ev_flag (s, F_READ_INCOMPLETE,
              "chunks cover %" PRIu64 " of %" PRIu64 " bytes", st.covered,
              r->length);
   else if (r->type == NBD_CMD_READ && !res->error && st.nranges == 0
            && r->length > 0 && (s->cur.sr || s->cur.eh)
            && st.nchunks >= 1 && res->data_bytes == 0)
-    ev_flag (s, "read-incomplete",
-             "without an error the content chunks cover the whole request; "
-             "spec: NBD_CMD_READ",
+    ev_flag (s, F_READ_INCOMPLETE,
              "a successful read of %" PRIu64 " bytes with no content chunk",
              r->length);
   if (r->type == NBD_CMD_BLOCK_STATUS && !res->error) {
@@ -775,9 +682,7 @@ session_request (struct session *s, const struct xreq *r,
         if (st.ctx_seen[j] == s->cur.ctx[i].id)
           seen = true;
       if (!seen)
-        ev_flag (s, "block-status-missing-context",
-                 "one block status chunk per selected context; spec: "
-                 "NBD_REPLY_TYPE_BLOCK_STATUS",
+        ev_flag (s, F_BLOCK_STATUS_MISSING_CONTEXT,
                  "no block status for context id %" PRIu32 " (%s)",
                  s->cur.ctx[i].id, s->cur.ctx[i].name);
     }

@@ -1,0 +1,22 @@
+/* nbdcli - the shell: main, the REPL and prompt, line editing, the
+ * script tokenizer and completion.  Top of the layers: it calls down
+ * into commands/, the output layer and proto/.
+ * Copyright the nbdcli authors, MIT licence.
+ */
+#ifndef NBDCLI_H
+#define NBDCLI_H
+
+#include "commands.h"
+
+/* cli/repl.c */
+extern int run_line (struct session *s, const char *line);
+extern int run_file (struct session *s, const char *path);
+extern int run_stream (struct session *s, void *fp, const char *name);
+extern int run_interactive (struct session *s);
+extern char *make_prompt (const struct session *s);
+
+/* cli/complete.c */
+extern char **complete_line (struct session *s, const char *line_to_cursor,
+                             const char *word);
+
+#endif

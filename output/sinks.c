@@ -1,0 +1,125 @@
+/* nbdcli - the sinks that hold no formatting of their own: the tee, the
+ * audit recorder, and the choice of a run's sink; error lines; the flag
+ * catalogue as text.
+ * Copyright the nbdcli authors, MIT licence.
+ */
+#include <config.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "output.h"
+#include "session.h"
+#include "sink.h"
+
+struct out_where out_where = { .progname = "nbdcli" };
+
+void
+print_error_line (FILE *fp, const char *cmd, const char *msg)
+{
+  fprintf (fp, "%s: ", out_where.progname);
+  if (out_where.file)
+    fprintf (fp, "%s:%d: ", out_where.file, out_where.line);
+  if (cmd)
+    fprintf (fp, "%s: ", cmd);
+  fprintf (fp, "%s\n", msg ? msg : "?");
+  fflush (fp);
+}
+
+static void
+tee_event (void *ctx, const struct session *s, const struct nbd_event *ev)
+{
+  const struct tee_sink *t = ctx;
+
+  if (t->a.event)
+    t->a.event (t->a.ctx, s, ev);
+  if (t->b.event)
+    t->b.event (t->b.ctx, s, ev);
+}
+
+struct nbd_sink
+tee_sink (struct tee_sink *t, struct nbd_sink a, struct nbd_sink b)
+{
+  t->a = a;
+  t->b = b;
+  return (struct nbd_sink) { .event = tee_event, .ctx = t };
+}
+
+static void
+audit_event (void *ctx, const struct session *s, const struct nbd_event *ev)
+{
+  struct audit_record *r = ctx;
+
+  if (ev->type != EV_FLAG)
+    return;
+  if (r->nflags == 0)
+    snprintf (r->evidence, sizeof r->evidence, "%s",
+              ev->u.flag.evidence ? ev->u.flag.evidence : "?");
+  if (r->nflags < AUDIT_MAX_FLAGS)
+    r->flags[r->nflags++] = ev->u.flag.def;
+}
+
+struct nbd_sink
+audit_sink (struct audit_record *r)
+{
+  audit_clear (r);
+  return (struct nbd_sink) { .event = audit_event, .ctx = r };
+}
+
+void
+audit_clear (struct audit_record *r)
+{
+  r->nflags = 0;
+  r->evidence[0] = '\0';
+}
+
+void
+display_attach (struct display *d, struct session *s)
+{
+  FILE *fp = d->fp ? d->fp : stdout, *errfp = d->errfp ? d->errfp : stderr;
+
+  if (d->json)
+    s->sink = json_sink (&d->js, fp);
+  else if (d->trace)
+    s->sink = tee_sink (&d->tee, text_sink (&d->text, fp, errfp, d->color),
+                        trace_sink (&d->tr, fp, d->trace == 2));
+  else
+    s->sink = text_sink (&d->text, fp, errfp, d->color);
+}
+
+void
+print_flag_help (FILE *fp, const struct flag_def *d)
+{
+  fprintf (fp, "%s (flag, a %s broken)\n", d->id, flag_level_name (d->level));
+  fprintf (fp, "  rule:    %s\n", d->rule);
+  fprintf (fp, "  spec:    %s (doc/proto.md in the NBD repository)\n",
+           d->section);
+  fprintf (fp, "  seen:    a line \"FLAG %s: EVIDENCE (RULE; spec: %s)\" "
+           "when a reply\n           breaks the rule; the evidence says what "
+           "the server sent\n", d->id, d->section);
+  fprintf (fp, "  by hand: %s\n", d->how);
+}
+
+void
+print_flag_list (FILE *fp, bool json)
+{
+  size_t i;
+
+  for (i = 0; i < NFLAG_IDS; i++) {
+    const struct flag_def *d = &flag_catalogue[i];
+
+    if (json) {
+      fprintf (fp, "{\"event\":\"flag_info\",\"id\":\"%s\",\"level\":\"%s\","
+               "\"rule\":", d->id, flag_level_name (d->level));
+      json_string (fp, d->rule);
+      fprintf (fp, ",\"section\":");
+      json_string (fp, d->section);
+      fprintf (fp, ",\"how\":");
+      json_string (fp, d->how);
+      fprintf (fp, "}\n");
+    }
+    else
+      fprintf (fp, "%-32s %-6s %s (spec: %s)\n", d->id,
+               flag_level_name (d->level), d->rule, d->section);
+  }
+}
