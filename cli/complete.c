@@ -140,8 +140,10 @@ add_for_letter (struct cands *c, char letter, const char *word)
     for (i = 0; set_names[i]; i++)
       add (c, word, set_names[i]);
     break;
-  case 'h':                     /* help: commands and protocol elements */
+  case 'h':                     /* help: commands, elements and flags */
     list_element_names (add_cb, &ctx);
+    for (i = 0; i < NFLAG_IDS; i++)
+      add (c, word, flag_catalogue[i].id);
     /* fall through */
   case 'C':
     for (g = command_groups; *g; g++)

@@ -54,6 +54,7 @@ usage (FILE *fp, int status)
 "      --json                 one JSON object per line for every event\n"
 "      --export NAME          the default export (as `set export NAME')\n"
 "      --trace[=hex]          print every message field by field\n"
+"      --list-flags           list the catalogue of flags (with --json: JSON)\n"
 "      --dump-config          print how nbdcli was built\n"
 "  -V, --version              print the version\n"
 "  -h, --help                 this help\n"
@@ -69,6 +70,7 @@ enum {
   OPT_CLIENT_FLAGS = CHAR_MAX + 1,
   OPT_TLS_CERTS, OPT_TLS_PSK, OPT_TLS_USER, OPT_TLS_HOST, OPT_TLS_VERIFY,
   OPT_DUMP_CONFIG, OPT_LIST_COMMANDS, OPT_JSON, OPT_TRACE, OPT_EXPORT, OPT_LIST,
+  OPT_LIST_FLAGS,
 };
 
 static const struct option long_opts[] = {
@@ -88,6 +90,7 @@ static const struct option long_opts[] = {
   { "list", no_argument, NULL, OPT_LIST },
   { "trace", optional_argument, NULL, OPT_TRACE },
   { "list-commands", no_argument, NULL, OPT_LIST_COMMANDS },
+  { "list-flags", no_argument, NULL, OPT_LIST_FLAGS },
   { "version", no_argument, NULL, 'V' },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 }
@@ -119,6 +122,7 @@ main (int argc, char *argv[])
   int ac = 0, nserver = 0, i, c, status = CMD_OK;
   const char *target = NULL;
   bool connect_failed = false, check_list = false, check_mode = false;
+  bool list_flags = false;
   int first_id = 0;
 
   signal (SIGPIPE, SIG_IGN);
@@ -213,6 +217,9 @@ main (int argc, char *argv[])
     case OPT_LIST_COMMANDS:
       list_commands ();
       exit (0);
+    case OPT_LIST_FLAGS:
+      list_flags = true;
+      break;
     case 'V':
       printf ("nbdcli %s\n", PACKAGE_VERSION);
       exit (0);
@@ -223,6 +230,10 @@ main (int argc, char *argv[])
                out_where.progname);
       exit (CMD_USAGE);
     }
+  }
+  if (list_flags) {
+    print_flag_list (stdout, shell.disp.json);
+    exit (0);
   }
   /* Colour only for a person: a terminal, no NO_COLOR, no JSON. */
   shell.disp.color = isatty (1) && !getenv ("NO_COLOR") && !shell.disp.json

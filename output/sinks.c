@@ -87,17 +87,55 @@ display_attach (struct display *d, struct session *s)
     s->sink = text_sink (&d->text, fp, errfp, d->color);
 }
 
+/* Prints TEXT wrapped at 76 columns, the first line after LABEL (of
+ * width 11), the others indented as far.
+ */
+static void
+print_wrapped (FILE *fp, const char *label, const char *text)
+{
+  const char *p = text;
+  size_t col = 0;
+
+  fprintf (fp, "  %-9s", label);
+  while (*p) {
+    size_t w = strcspn (p, " ");
+
+    if (col > 0 && col + 1 + w > 65) {
+      fprintf (fp, "\n%11s", "");
+      col = 0;
+    }
+    else if (col > 0) {
+      fputc (' ', fp);
+      col++;
+    }
+    fprintf (fp, "%.*s", (int) w, p);
+    col += w;
+    p += w;
+    while (*p == ' ')
+      p++;
+  }
+  fputc ('\n', fp);
+}
+
 void
 print_flag_help (FILE *fp, const struct flag_def *d)
 {
-  fprintf (fp, "%s (flag, a %s broken)\n", d->id, flag_level_name (d->level));
-  fprintf (fp, "  rule:    %s\n", d->rule);
-  fprintf (fp, "  spec:    %s (doc/proto.md in the NBD repository)\n",
-           d->section);
-  fprintf (fp, "  seen:    a line \"FLAG %s: EVIDENCE (RULE; spec: %s)\" "
-           "when a reply\n           breaks the rule; the evidence says what "
-           "the server sent\n", d->id, d->section);
-  fprintf (fp, "  by hand: %s\n", d->how);
+  char seen[512];
+
+  fprintf (fp, "%s: a flag, raised when the server breaks a %s of the "
+           "NBD spec\n", d->id, flag_level_name (d->level));
+  print_wrapped (fp, "Rule:", d->rule);
+  snprintf (seen, sizeof seen, "section \"%s\" of the NBD protocol "
+            "(doc/proto.md in the NetworkBlockDevice/nbd repository)",
+            d->section);
+  print_wrapped (fp, "Spec:", seen);
+  snprintf (seen, sizeof seen, "a line \"FLAG %s: EVIDENCE (RULE; spec: "
+            "%s)\" right after the message that shows it; EVIDENCE says "
+            "what the server sent and what was expected.  A flag is not "
+            "a failure: the session goes on, and the exit status is 3.",
+            d->id, d->section);
+  print_wrapped (fp, "Seen:", seen);
+  print_wrapped (fp, "By hand:", d->how);
 }
 
 void

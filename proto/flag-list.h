@@ -208,7 +208,7 @@ FLAG_DEF (F_CHUNK_LENGTH, "chunk-length", MUST,
   "its fields and a message of at most 4096 bytes, block status 4 + 8n "
   "(extended: 8 + 16n) bytes",
   "Structured reply chunk message types",
-  "`sr; go; read 0 512' (or an error: `read 0 512 --force' past the end) "
+  "`sr; go; read 0 512' (or an error: `cmd READ SIZE 512', past the end) "
   "with `trace hex' and compare each chunk's length with its fields")
 FLAG_DEF (F_CHUNK_TYPE_FOR_COMMAND, "chunk-type-for-command", MUST,
   "OFFSET_DATA and OFFSET_HOLE only answer NBD_CMD_READ, block status chunks "
@@ -244,7 +244,7 @@ FLAG_DEF (F_ERROR_VALUE_ZERO, "error-value-zero", MUST,
 FLAG_DEF (F_ERROR_VALUE_UNDEFINED, "error-value-undefined", SHOULD,
   "error values are those the spec lists",
   "Error values",
-  "a request the server refuses (`read 0 512 --force' past the end) and "
+  "a request the server refuses (`cmd READ SIZE 512', past the end) and "
   "read the error value")
 FLAG_DEF (F_REPLY_TO_DISC, "reply-to-disc", MUST,
   "NBD_CMD_DISC has no reply",
