@@ -1662,20 +1662,25 @@ do_check (struct session *s, struct args *a)
 }
 
 const struct command check_commands[] = {
-  { "check", NULL, "[--list] [--export NAME] [PROBE...]",
-    "audit the server's negotiation and TLS handling, probe by probe",
-    "Learns the server's TLS mode (none, selective, forced), its exports\n"
-    "and what it offers, then runs each probe of the catalogue on a fresh\n"
-    "connection (a server command is started afresh): STARTTLS state reset\n"
-    "(structured replies, meta contexts, extended headers, export), second\n"
-    "and malformed STARTTLS, failed handshakes, the rules of each TLS mode,\n"
-    "meta-context rules and handshake basics.  Each probe ends as PASS,\n"
-    "FLAG (a MUST broken), WARN (a SHOULD broken), SKIP (not applicable,\n"
-    "with why) or ERROR (the probe could not run), with its rule, spec\n"
-    "section and evidence.  --list prints the catalogue; PROBE names run a\n"
-    "subset; --export chooses the export (default: the target's).  Any\n"
-    "FLAG makes the exit status 3.  Uses the TLS credentials of the\n"
-    "session.",
-    "", "--list --export=", 0, 0, -1, do_check },
+  {
+    .name = "check",
+    .args = "[--list] [--export NAME] [PROBE...]",
+    .summary = "audit the server's negotiation and TLS handling, probe by probe",
+    .help = "Learns the server's TLS mode (none, selective, forced), its exports\n"
+            "and what it offers, then runs each probe of the catalogue on a fresh\n"
+            "connection (a server command is started afresh): STARTTLS state reset\n"
+            "(structured replies, meta contexts, extended headers, export), second\n"
+            "and malformed STARTTLS, failed handshakes, the rules of each TLS mode,\n"
+            "meta-context rules and handshake basics.  Each probe ends as PASS,\n"
+            "FLAG (a MUST broken), WARN (a SHOULD broken), SKIP (not applicable,\n"
+            "with why) or ERROR (the probe could not run), with its rule, spec\n"
+            "section and evidence.  --list prints the catalogue; PROBE names run a\n"
+            "subset; --export chooses the export (default: the target's).  Any\n"
+            "FLAG makes the exit status 3.  Uses the TLS credentials of the\n"
+            "session.",
+    .opts = "--list --export=",
+    .max_args = -1,
+    .run = do_check,
+  },
   { .name = NULL }
 };

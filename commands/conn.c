@@ -63,31 +63,51 @@ do_close (struct session *s, struct args *a)
 }
 
 const struct command conn_commands[] = {
-  { "connect", NULL, "TARGET | [ SERVER-CMD ARGS... ]",
-    "connect to a server and read its greeting",
-    "TARGET is an NBD URI (nbd://HOST[:PORT]/EXPORT, nbds://...,\n"
-    "nbd+unix:///EXPORT?socket=PATH, nbds+unix://...), HOST[:PORT], a Unix\n"
-    "socket path, or a server command between [ and ] that is started with\n"
-    "a connected socket on its stdin and stdout (as nbdkit -s expects).\n"
-    "nbdcli reads the greeting and answers with client flags derived from\n"
-    "the server's handshake flags (or the ones set with `set client-flags');\n"
-    "nothing else is sent.",
-    "t", NULL, 0, 1, -1, do_connect },
-  { "disconnect", NULL, "",
-    "end the session politely (NBD_OPT_ABORT, or NBD_CMD_DISC)",
-    "During option haggling sends NBD_OPT_ABORT and waits for the ACK; in\n"
-    "transmission sends NBD_CMD_DISC; then closes the connection (after a\n"
-    "TLS close_notify when TLS is up).",
-    "", NULL, CMD_NEED_CONN, 0, 0, do_disconnect },
-  { "reconnect", NULL, "",
-    "connect again to the last target, from a fresh state",
-    "Closes the current connection if any (nothing sent) and connects to\n"
-    "the last target again; a server command is started afresh.",
-    "", NULL, 0, 0, 0, do_reconnect },
-  { "close", NULL, "",
-    "drop the connection with nothing sent",
-    "Closes the socket at once, without NBD_OPT_ABORT or NBD_CMD_DISC (a\n"
-    "hard disconnect, as a crashing client would).",
-    "", NULL, CMD_NEED_CONN, 0, 0, do_close },
+  {
+    .name = "connect",
+    .args = "TARGET | [ SERVER-CMD ARGS... ]",
+    .summary = "connect to a server and read its greeting",
+    .help = "TARGET is an NBD URI (nbd://HOST[:PORT]/EXPORT, nbds://...,\n"
+            "nbd+unix:///EXPORT?socket=PATH, nbds+unix://...), HOST[:PORT], a Unix\n"
+            "socket path, or a server command between [ and ] that is started with\n"
+            "a connected socket on its stdin and stdout (as nbdkit -s expects).\n"
+            "nbdcli reads the greeting and answers with client flags derived from\n"
+            "the server's handshake flags (or the ones set with `set client-flags');\n"
+            "nothing else is sent.",
+    .complete = "t",
+    .min_args = 1,
+    .max_args = -1,
+    .run = do_connect,
+  },
+  {
+    .name = "disconnect",
+    .args = "",
+    .summary = "end the session politely (NBD_OPT_ABORT, or NBD_CMD_DISC)",
+    .help = "During option haggling sends NBD_OPT_ABORT and waits for the ACK; in\n"
+            "transmission sends NBD_CMD_DISC; then closes the connection (after a\n"
+            "TLS close_notify when TLS is up).",
+    .flags = CMD_NEED_CONN,
+    .max_args = 0,
+    .run = do_disconnect,
+  },
+  {
+    .name = "reconnect",
+    .args = "",
+    .summary = "connect again to the last target, from a fresh state",
+    .help = "Closes the current connection if any (nothing sent) and connects to\n"
+            "the last target again; a server command is started afresh.",
+    .max_args = 0,
+    .run = do_reconnect,
+  },
+  {
+    .name = "close",
+    .args = "",
+    .summary = "drop the connection with nothing sent",
+    .help = "Closes the socket at once, without NBD_OPT_ABORT or NBD_CMD_DISC (a\n"
+            "hard disconnect, as a crashing client would).",
+    .flags = CMD_NEED_CONN,
+    .max_args = 0,
+    .run = do_close,
+  },
   { .name = NULL }
 };

@@ -227,71 +227,145 @@ do_opt (struct session *s, struct args *a)
   "comes back."
 
 const struct command opt_commands[] = {
-  { "list", NULL, "", "list the server's exports (NBD_OPT_LIST)",
-    "Sends NBD_OPT_LIST with no data; the server answers with one\n"
-    "NBD_REP_SERVER per export (name and optional description), then\n"
-    "NBD_REP_ACK.  The names are remembered for completion.",
-    "", NULL, CMD_OPT_PHASE, 0, 0, do_list },
-  { "info", NULL, "[EXPORT] [--name] [--description] [--block-size] "
-    "[--all] [--request N|NAME]",
-    "ask about an export without entering transmission (NBD_OPT_INFO)",
-    "Sends NBD_OPT_INFO and shows each NBD_REP_INFO and the final reply.\n"
-    INFO_HELP, "e", INFO_OPTS, CMD_OPT_PHASE, 0, 1, do_info },
-  { "go", NULL, "[EXPORT] [--name] [--description] [--block-size] "
-    "[--all] [--request N|NAME]",
-    "select an export and enter transmission (NBD_OPT_GO)",
-    "Sends NBD_OPT_GO; a final NBD_REP_ACK moves the session into the\n"
-    "transmission phase.\n" INFO_HELP, "e", INFO_OPTS, CMD_OPT_PHASE, 0, 1,
-    do_go },
-  { "export-name", NULL, "[EXPORT]",
-    "select an export the old way (NBD_OPT_EXPORT_NAME)",
-    "Sends NBD_OPT_EXPORT_NAME.  There is no option reply: the server\n"
-    "answers with the export size and transmission flags (then 124 zero\n"
-    "bytes unless NO_ZEROES was agreed) and the session is in\n"
-    "transmission, or it closes the connection to refuse.",
-    "e", NULL, CMD_OPT_PHASE, 0, 1, do_export_name },
-  { "abort", NULL, "", "end option haggling politely (NBD_OPT_ABORT)",
-    "Sends NBD_OPT_ABORT; the server must answer NBD_REP_ACK, then the\n"
-    "connection is closed.",
-    "", NULL, CMD_OPT_PHASE, 0, 0, do_abort },
-  { "starttls", NULL, "", "upgrade the connection to TLS (NBD_OPT_STARTTLS)",
-    "Sends NBD_OPT_STARTTLS; after NBD_REP_ACK runs the TLS handshake with\n"
-    "the credentials from the URI, the command line or `set'.  A successful\n"
-    "handshake starts a new epoch: the spec requires the server to forget\n"
-    "structured replies, extended headers and meta contexts negotiated\n"
-    "before, and nbdcli's model does the same.",
-    "", NULL, CMD_OPT_PHASE, 0, 0, do_starttls },
-  { "structured-reply", "sr", "",
-    "ask for structured replies (NBD_OPT_STRUCTURED_REPLY)",
-    "Sends NBD_OPT_STRUCTURED_REPLY with no data; NBD_REP_ACK means the\n"
-    "server will use structured replies in transmission.",
-    "", NULL, CMD_OPT_PHASE, 0, 0, do_sr },
-  { "extended-headers", "eh", "",
-    "ask for extended headers (NBD_OPT_EXTENDED_HEADERS)",
-    "Sends NBD_OPT_EXTENDED_HEADERS (option 11, from the extended-headers\n"
-    "extension); NBD_REP_ACK means 64-bit requests and replies.",
-    "", NULL, CMD_OPT_PHASE, 0, 0, do_eh },
-  { "list-meta-context", "lmc", "[--export EXPORT] QUERY...",
-    "list metadata contexts (NBD_OPT_LIST_META_CONTEXT)",
-    "Sends NBD_OPT_LIST_META_CONTEXT for EXPORT (default: the default\n"
-    "export) with the queries given, e.g. `lmc base:' or `lmc qemu:'.  With\n"
-    "no query the server lists every context it offers.  The names are\n"
-    "remembered for completion.",
-    "c*", "--export=", CMD_OPT_PHASE, 0, -1, do_lmc },
-  { "set-meta-context", "smc", "[--export EXPORT] QUERY...",
-    "select metadata contexts (NBD_OPT_SET_META_CONTEXT)",
-    "Sends NBD_OPT_SET_META_CONTEXT; each NBD_REP_META_CONTEXT gives a\n"
-    "context id used in block status replies.  A SET replaces the contexts\n"
-    "of any earlier SET, even when it fails.",
-    "c*", "--export=", CMD_OPT_PHASE, 0, -1, do_smc },
-  { "opt", NULL, "NUMBER [PAYLOAD...] [--length N]",
-    "send any option with any payload",
-    "NUMBER is an option number (decimal or 0x hex) or an NBD_OPT_* name.\n"
-    "Each PAYLOAD word is hex bytes (e.g. 0000000400 or de:ad:be:ef) when\n"
-    "unquoted, or a string when quoted (\"disk\"); they are sent one after\n"
-    "the other.  --length N declares a length in the option header that\n"
-    "differs from the bytes sent.  The replies are read and decoded as for\n"
-    "the named commands.",
-    "", "--length=", CMD_OPT_PHASE, 1, -1, do_opt },
+  {
+    .name = "list",
+    .args = "",
+    .summary = "list the server's exports (NBD_OPT_LIST)",
+    .help = "Sends NBD_OPT_LIST with no data; the server answers with one\n"
+            "NBD_REP_SERVER per export (name and optional description), then\n"
+            "NBD_REP_ACK.  The names are remembered for completion.",
+    .flags = CMD_OPT_PHASE,
+    .max_args = 0,
+    .run = do_list,
+  },
+  {
+    .name = "info",
+    .args = "[EXPORT] [--name] [--description] [--block-size] "
+            "[--all] [--request N|NAME]",
+    .summary = "ask about an export without entering transmission (NBD_OPT_INFO)",
+    .help = "Sends NBD_OPT_INFO and shows each NBD_REP_INFO and the final reply.\n"
+            INFO_HELP,
+    .complete = "e",
+    .opts = INFO_OPTS,
+    .flags = CMD_OPT_PHASE,
+    .max_args = 1,
+    .run = do_info,
+  },
+  {
+    .name = "go",
+    .args = "[EXPORT] [--name] [--description] [--block-size] "
+            "[--all] [--request N|NAME]",
+    .summary = "select an export and enter transmission (NBD_OPT_GO)",
+    .help = "Sends NBD_OPT_GO; a final NBD_REP_ACK moves the session into the\n"
+            "transmission phase.\n" INFO_HELP,
+    .complete = "e",
+    .opts = INFO_OPTS,
+    .flags = CMD_OPT_PHASE,
+    .max_args = 1,
+    .run = do_go,
+  },
+  {
+    .name = "export-name",
+    .args = "[EXPORT]",
+    .summary = "select an export the old way (NBD_OPT_EXPORT_NAME)",
+    .help = "Sends NBD_OPT_EXPORT_NAME.  There is no option reply: the server\n"
+            "answers with the export size and transmission flags (then 124 zero\n"
+            "bytes unless NO_ZEROES was agreed) and the session is in\n"
+            "transmission, or it closes the connection to refuse.",
+    .complete = "e",
+    .flags = CMD_OPT_PHASE,
+    .max_args = 1,
+    .run = do_export_name,
+  },
+  {
+    .name = "abort",
+    .args = "",
+    .summary = "end option haggling politely (NBD_OPT_ABORT)",
+    .help = "Sends NBD_OPT_ABORT; the server must answer NBD_REP_ACK, then the\n"
+            "connection is closed.",
+    .flags = CMD_OPT_PHASE,
+    .max_args = 0,
+    .run = do_abort,
+  },
+  {
+    .name = "starttls",
+    .args = "",
+    .summary = "upgrade the connection to TLS (NBD_OPT_STARTTLS)",
+    .help = "Sends NBD_OPT_STARTTLS; after NBD_REP_ACK runs the TLS handshake with\n"
+            "the credentials from the URI, the command line or `set'.  A successful\n"
+            "handshake starts a new epoch: the spec requires the server to forget\n"
+            "structured replies, extended headers and meta contexts negotiated\n"
+            "before, and nbdcli's model does the same.",
+    .flags = CMD_OPT_PHASE,
+    .max_args = 0,
+    .run = do_starttls,
+  },
+  {
+    .name = "structured-reply",
+    .alias = "sr",
+    .args = "",
+    .summary = "ask for structured replies (NBD_OPT_STRUCTURED_REPLY)",
+    .help = "Sends NBD_OPT_STRUCTURED_REPLY with no data; NBD_REP_ACK means the\n"
+            "server will use structured replies in transmission.",
+    .flags = CMD_OPT_PHASE,
+    .max_args = 0,
+    .run = do_sr,
+  },
+  {
+    .name = "extended-headers",
+    .alias = "eh",
+    .args = "",
+    .summary = "ask for extended headers (NBD_OPT_EXTENDED_HEADERS)",
+    .help = "Sends NBD_OPT_EXTENDED_HEADERS (option 11, from the extended-headers\n"
+            "extension); NBD_REP_ACK means 64-bit requests and replies.",
+    .flags = CMD_OPT_PHASE,
+    .max_args = 0,
+    .run = do_eh,
+  },
+  {
+    .name = "list-meta-context",
+    .alias = "lmc",
+    .args = "[--export EXPORT] [QUERY...]",
+    .summary = "list metadata contexts (NBD_OPT_LIST_META_CONTEXT)",
+    .help = "Sends NBD_OPT_LIST_META_CONTEXT for EXPORT (default: the default\n"
+            "export) with the queries given, e.g. `lmc base:' or `lmc qemu:'.  With\n"
+            "no query the server lists every context it offers.  The names are\n"
+            "remembered for completion.",
+    .complete = "c*",
+    .opts = "--export=",
+    .flags = CMD_OPT_PHASE,
+    .max_args = -1,
+    .run = do_lmc,
+  },
+  {
+    .name = "set-meta-context",
+    .alias = "smc",
+    .args = "[--export EXPORT] [QUERY...]",
+    .summary = "select metadata contexts (NBD_OPT_SET_META_CONTEXT)",
+    .help = "Sends NBD_OPT_SET_META_CONTEXT; each NBD_REP_META_CONTEXT gives a\n"
+            "context id used in block status replies.  A SET replaces the contexts\n"
+            "of any earlier SET, even when it fails.",
+    .complete = "c*",
+    .opts = "--export=",
+    .flags = CMD_OPT_PHASE,
+    .max_args = -1,
+    .run = do_smc,
+  },
+  {
+    .name = "opt",
+    .args = "NUMBER [PAYLOAD...] [--length N]",
+    .summary = "send any option with any payload",
+    .help = "NUMBER is an option number (decimal or 0x hex) or an NBD_OPT_* name.\n"
+            "Each PAYLOAD word is hex bytes (e.g. 0000000400 or de:ad:be:ef) when\n"
+            "unquoted, or a string when quoted (\"disk\"); they are sent one after\n"
+            "the other.  --length N declares a length in the option header that\n"
+            "differs from the bytes sent.  The replies are read and decoded as for\n"
+            "the named commands.",
+    .opts = "--length=",
+    .flags = CMD_OPT_PHASE,
+    .min_args = 1,
+    .max_args = -1,
+    .run = do_opt,
+  },
   { .name = NULL }
 };

@@ -392,67 +392,124 @@ do_assert (struct session *s, struct args *a)
 }
 
 const struct command session_commands[] = {
-  { "state", NULL, "", "show the session as nbdcli models it",
-    "Phase, handshake and client flags, TLS (version, cipher, peer), what\n"
-    "is negotiated in this TLS epoch (structured replies, extended\n"
-    "headers, meta contexts and their ids, the export with its size, flags\n"
-    "and block sizes), what was negotiated before the last STARTTLS, and\n"
-    "the number of flags raised.",
-    "", NULL, 0, 0, 0, do_state },
-  { "set", NULL, "[NAME VALUE]", "change a setting (no argument: list them)",
-    "export NAME (default export), client-flags N|auto (sent at the next\n"
-    "connect; any bits), timeout SECONDS, tls require|off, tls-certificates\n"
-    "DIR, tls-psk FILE, tls-username NAME, tls-hostname NAME,\n"
-    "tls-verify-peer yes|no, allow-plaintext on|off (enter transmission\n"
-    "without TLS although TLS was asked for), errexit on|off (on, the\n"
-    "default: a script stops at its first failing command; off: it goes\n"
-    "on, and the exit status still says a command failed).",
-    "s", NULL, CMD_TEXT, 0, 2, do_set },
-  { "assert", NULL, "[not] WHAT [VALUE]",
-    "fail (exit 1) unless the session is as stated",
-    "WHAT: reply NAME|NUMBER (the last final option reply), phase\n"
-    "disconnected|negotiating|transmission, connected, tls,\n"
-    "structured-reply, extended-headers, flags N (raised so far), context\n"
-    "NAME (negotiated), size N (export size), tflag NAME (transmission\n"
-    "flag set).  `not' inverts.",
-    "", NULL, 0, 1, 3, do_assert },
-  { "echo", NULL, "[WORDS...]", "print the words",
-    "", "", NULL, CMD_TEXT, 0, -1, do_echo },
-  { "source", NULL, "FILE", "run the commands in FILE",
-    "Runs FILE as a script; its errors are located as FILE:LINE:.",
-    "f", NULL, 0, 1, 1, do_source },
-  { "help", NULL, "[COMMAND | ELEMENT]",
-    "list the commands, explain a command or protocol element",
-    "With no argument, lists the commands.  `help COMMAND' explains a\n"
-    "command.  Any other word is looked up among the protocol elements:\n"
-    "options, option replies, info types, handshake, client and\n"
-    "transmission flags, commands and command flags, structured reply\n"
-    "types and flags, error values, magic numbers and metadata contexts,\n"
-    "by full name (NBD_OPT_GO), short name (GO, SEND_DF; every match when\n"
-    "it is ambiguous, as for INFO), number (7, 0x80000005: every element\n"
-    "with that value, every flag with that mask) or context\n"
-    "(base:allocation).  Case does not matter, but a command name wins:\n"
-    "`help go' explains the command, `help GO' the option.  Each entry\n"
-    "says what the element means, when it is legal, what the spec\n"
-    "requires, and which nbdcli command sends or shows it.",
-    "h", NULL, CMD_TEXT, 0, 1, do_help },
-  { "sleep", NULL, "SECONDS",
-    "wait (fractions allowed), e.g. to let a server's unasked bytes arrive",
-    "", "", NULL, 0, 1, 1, do_sleep },
-  { "trace", NULL, "[on|off|hex]",
-    "show every message field by field (the wire trace)",
-    "With trace on, each message sent or received is printed after its\n"
-    "summary as a frame: one line per field with its offset, size, name,\n"
-    "value and meaning.  `trace hex' adds each field's raw bytes.  Messages\n"
-    "inside TLS are marked [inside TLS]; the TLS layer itself is shown when\n"
-    "the handshake completes.  Data is shown by its length only.",
-    "", NULL, CMD_TEXT, 0, 1, do_trace },
-  { "complete", NULL, "LINE",
-    "print the completions of LINE, one per line",
-    "What the interactive shell offers on TAB at the end of LINE (quote\n"
-    "LINE).  Useful for testing completion without a terminal.",
-    "", NULL, CMD_TEXT, 0, 1, do_complete },
-  { "quit", "exit", "", "leave nbdcli (the connection is closed)",
-    "", "", NULL, 0, 0, 0, do_quit },
+  {
+    .name = "state",
+    .args = "",
+    .summary = "show the session as nbdcli models it",
+    .help = "Phase, handshake and client flags, TLS (version, cipher, peer), what\n"
+            "is negotiated in this TLS epoch (structured replies, extended\n"
+            "headers, meta contexts and their ids, the export with its size, flags\n"
+            "and block sizes), what was negotiated before the last STARTTLS, and\n"
+            "the number of flags raised.",
+    .max_args = 0,
+    .run = do_state,
+  },
+  {
+    .name = "set",
+    .args = "[NAME VALUE]",
+    .summary = "change a setting (no argument: list them)",
+    .help = "export NAME (default export), client-flags N|auto (sent at the next\n"
+            "connect; any bits), timeout SECONDS, tls require|off, tls-certificates\n"
+            "DIR, tls-psk FILE, tls-username NAME, tls-hostname NAME,\n"
+            "tls-verify-peer yes|no, allow-plaintext on|off (enter transmission\n"
+            "without TLS although TLS was asked for), errexit on|off (on, the\n"
+            "default: a script stops at its first failing command; off: it goes\n"
+            "on, and the exit status still says a command failed).",
+    .complete = "s",
+    .flags = CMD_TEXT,
+    .max_args = 2,
+    .run = do_set,
+  },
+  {
+    .name = "assert",
+    .args = "[not] WHAT [VALUE]",
+    .summary = "fail (exit 1) unless the session is as stated",
+    .help = "WHAT: reply NAME|NUMBER (the last final option reply), phase\n"
+            "disconnected|negotiating|transmission, connected, tls,\n"
+            "structured-reply, extended-headers, flags N (raised so far), context\n"
+            "NAME (negotiated), size N (export size), tflag NAME (transmission\n"
+            "flag set).  `not' inverts.",
+    .min_args = 1,
+    .max_args = 3,
+    .run = do_assert,
+  },
+  {
+    .name = "echo",
+    .args = "[WORDS...]",
+    .summary = "print the words",
+    .flags = CMD_TEXT,
+    .max_args = -1,
+    .run = do_echo,
+  },
+  {
+    .name = "source",
+    .args = "FILE",
+    .summary = "run the commands in FILE",
+    .help = "Runs FILE as a script; its errors are located as FILE:LINE:.",
+    .complete = "f",
+    .min_args = 1,
+    .max_args = 1,
+    .run = do_source,
+  },
+  {
+    .name = "help",
+    .args = "[COMMAND | ELEMENT | FLAG]",
+    .summary = "list the commands, explain a command or protocol element",
+    .help = "With no argument, lists the commands.  `help COMMAND' explains a\n"
+            "command.  Any other word is looked up among the protocol elements:\n"
+            "options, option replies, info types, handshake, client and\n"
+            "transmission flags, commands and command flags, structured reply\n"
+            "types and flags, error values, magic numbers and metadata contexts,\n"
+            "by full name (NBD_OPT_GO), short name (GO, SEND_DF; every match when\n"
+            "it is ambiguous, as for INFO), number (7, 0x80000005: every element\n"
+            "with that value, every flag with that mask) or context\n"
+            "(base:allocation).  Case does not matter, but a command name wins:\n"
+            "`help go' explains the command, `help GO' the option.  Each entry\n"
+            "says what the element means, when it is legal, what the spec\n"
+            "requires, and which nbdcli command sends or shows it.",
+    .complete = "h",
+    .flags = CMD_TEXT,
+    .max_args = 1,
+    .run = do_help,
+  },
+  {
+    .name = "sleep",
+    .args = "SECONDS",
+    .summary = "wait (fractions allowed), e.g. to let a server's unasked bytes arrive",
+    .min_args = 1,
+    .max_args = 1,
+    .run = do_sleep,
+  },
+  {
+    .name = "trace",
+    .args = "[on|off|hex]",
+    .summary = "show every message field by field (the wire trace)",
+    .help = "With trace on, each message sent or received is printed after its\n"
+            "summary as a frame: one line per field with its offset, size, name,\n"
+            "value and meaning.  `trace hex' adds each field's raw bytes.  Messages\n"
+            "inside TLS are marked [inside TLS]; the TLS layer itself is shown when\n"
+            "the handshake completes.  Data is shown by its length only.",
+    .flags = CMD_TEXT,
+    .max_args = 1,
+    .run = do_trace,
+  },
+  {
+    .name = "complete",
+    .args = "[LINE]",
+    .summary = "print the completions of LINE, one per line",
+    .help = "What the interactive shell offers on TAB at the end of LINE (quote\n"
+            "LINE).  Useful for testing completion without a terminal.",
+    .flags = CMD_TEXT,
+    .max_args = 1,
+    .run = do_complete,
+  },
+  {
+    .name = "quit",
+    .alias = "exit",
+    .args = "",
+    .summary = "leave nbdcli (the connection is closed)",
+    .max_args = 0,
+    .run = do_quit,
+  },
   { .name = NULL }
 };

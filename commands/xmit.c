@@ -283,53 +283,117 @@ do_cmd (struct session *s, struct args *a)
 }
 
 const struct command xmit_commands[] = {
-  { "read", NULL, "OFFSET LENGTH [--df] [--fua] [--out FILE] [--single] "
-    "[--flags BITS]",
-    "read from the export (NBD_CMD_READ)",
-    "Shows every reply part: a simple reply with its data, or structured\n"
-    "chunks (OFFSET_DATA, OFFSET_HOLE, errors).  Data is shown as a hexdump\n"
-    "of its first 256 bytes, or written to FILE with --out.  OFFSET and\n"
-    "LENGTH take sizes like 4k, 1M or 0x1000.  A LENGTH above the export's\n"
-    "maximum payload (NBD_INFO_BLOCK_SIZE, else 32 MiB), or above 4 MiB,\n"
-    "is split into several requests; --single sends one request and\n"
-    "refuses a LENGTH above the maximum payload (`cmd' sends anything).",
-    "", "--df --fua --out= --single --flags=", CMD_XMIT_PHASE, 2, 2, do_read },
-  { "write", NULL, "OFFSET DATA... | --file FILE | --pattern BYTE --length N "
-    "[--fua] [--single]",
-    "write to the export (NBD_CMD_WRITE)",
-    "DATA words are hex bytes when unquoted and strings when quoted, as in\n"
-    "`write 0 \"hello\"' or `write 512 de ad be ef'.  --file FILE writes the\n"
-    "file (or its first --length N bytes), --pattern BYTE --length N a\n"
-    "repeated byte.  Long writes are split like reads.",
-    "", "--file= --pattern= --length= --fua --single --flags=",
-    CMD_XMIT_PHASE, 1, -1, do_write },
-  { "flush", NULL, "", "make written data durable (NBD_CMD_FLUSH)",
-    "", "", "--flags=", CMD_XMIT_PHASE, 0, 0, do_flush },
-  { "trim", NULL, "OFFSET LENGTH [--fua]", "discard a range (NBD_CMD_TRIM)",
-    "", "", "--fua --flags=", CMD_XMIT_PHASE, 2, 2, do_trim },
-  { "zero", NULL, "OFFSET LENGTH [--no-hole] [--fast-zero] [--fua]",
-    "write zeroes (NBD_CMD_WRITE_ZEROES)",
-    "--no-hole asks the server not to punch a hole; --fast-zero asks it to\n"
-    "fail with NBD_ENOTSUP unless zeroing is faster than writing.",
-    "", "--no-hole --fast-zero --fua --flags=", CMD_XMIT_PHASE, 2, 2,
-    do_zero },
-  { "cache", NULL, "OFFSET LENGTH", "ask the server to prefetch "
-    "(NBD_CMD_CACHE)", "", "", "--flags=", CMD_XMIT_PHASE, 2, 2, do_cache },
-  { "block-status", NULL, "OFFSET LENGTH [--req-one]",
-    "query metadata contexts (NBD_CMD_BLOCK_STATUS)",
-    "Needs structured replies and contexts selected with set-meta-context\n"
-    "before go.  Each extent is shown with its flags in the context's terms\n"
-    "(base:allocation hole/zero, qemu:allocation-depth, qemu:dirty-bitmap).",
-    "", "--req-one --flags=", CMD_XMIT_PHASE, 2, 2, do_block_status },
-  { "disc", NULL, "", "end transmission (NBD_CMD_DISC)",
-    "Sends NBD_CMD_DISC, which has no reply, and waits for the server to "
-    "close.", "", "--flags=", CMD_XMIT_PHASE, 0, 0, do_disc },
-  { "cmd", NULL, "TYPE OFFSET LENGTH [--flags BITS] [--fua] [--df] "
-    "[--req-one] [--no-hole] [--fast-zero] [PAYLOAD...]",
-    "send any request",
-    "TYPE is a command number or NBD_CMD_* name; PAYLOAD words (hex, or\n"
-    "quoted strings) are sent after the header whatever the command.",
-    "", "--flags= --fua --df --req-one --no-hole --fast-zero",
-    CMD_XMIT_PHASE, 3, -1, do_cmd },
+  {
+    .name = "read",
+    .args = "OFFSET LENGTH [--df] [--fua] [--out FILE] [--single] "
+            "[--flags BITS]",
+    .summary = "read from the export (NBD_CMD_READ)",
+    .help = "Shows every reply part: a simple reply with its data, or structured\n"
+            "chunks (OFFSET_DATA, OFFSET_HOLE, errors).  Data is shown as a hexdump\n"
+            "of its first 256 bytes, or written to FILE with --out.  OFFSET and\n"
+            "LENGTH take sizes like 4k, 1M or 0x1000.  A LENGTH above the export's\n"
+            "maximum payload (NBD_INFO_BLOCK_SIZE, else 32 MiB), or above 4 MiB,\n"
+            "is split into several requests; --single sends one request and\n"
+            "refuses a LENGTH above the maximum payload (`cmd' sends anything).",
+    .opts = "--df --fua --out= --single --flags=",
+    .flags = CMD_XMIT_PHASE,
+    .min_args = 2,
+    .max_args = 2,
+    .run = do_read,
+  },
+  {
+    .name = "write",
+    .args = "OFFSET [DATA...] [--file FILE | --pattern BYTE --length N] "
+            "[--fua] [--single]",
+    .summary = "write to the export (NBD_CMD_WRITE)",
+    .help = "DATA words are hex bytes when unquoted and strings when quoted, as in\n"
+            "`write 0 \"hello\"' or `write 512 de ad be ef'.  --file FILE writes the\n"
+            "file (or its first --length N bytes), --pattern BYTE --length N a\n"
+            "repeated byte.  Long writes are split like reads.",
+    .opts = "--file= --pattern= --length= --fua --single --flags=",
+    .flags = CMD_XMIT_PHASE,
+    .min_args = 1,
+    .max_args = -1,
+    .run = do_write,
+  },
+  {
+    .name = "flush",
+    .args = "",
+    .summary = "make written data durable (NBD_CMD_FLUSH)",
+    .opts = "--flags=",
+    .flags = CMD_XMIT_PHASE,
+    .max_args = 0,
+    .run = do_flush,
+  },
+  {
+    .name = "trim",
+    .args = "OFFSET LENGTH [--fua]",
+    .summary = "discard a range (NBD_CMD_TRIM)",
+    .opts = "--fua --flags=",
+    .flags = CMD_XMIT_PHASE,
+    .min_args = 2,
+    .max_args = 2,
+    .run = do_trim,
+  },
+  {
+    .name = "zero",
+    .args = "OFFSET LENGTH [--no-hole] [--fast-zero] [--fua]",
+    .summary = "write zeroes (NBD_CMD_WRITE_ZEROES)",
+    .help = "--no-hole asks the server not to punch a hole; --fast-zero asks it to\n"
+            "fail with NBD_ENOTSUP unless zeroing is faster than writing.",
+    .opts = "--no-hole --fast-zero --fua --flags=",
+    .flags = CMD_XMIT_PHASE,
+    .min_args = 2,
+    .max_args = 2,
+    .run = do_zero,
+  },
+  {
+    .name = "cache",
+    .args = "OFFSET LENGTH",
+    .summary = "ask the server to prefetch "
+               "(NBD_CMD_CACHE)",
+    .opts = "--flags=",
+    .flags = CMD_XMIT_PHASE,
+    .min_args = 2,
+    .max_args = 2,
+    .run = do_cache,
+  },
+  {
+    .name = "block-status",
+    .args = "OFFSET LENGTH [--req-one]",
+    .summary = "query metadata contexts (NBD_CMD_BLOCK_STATUS)",
+    .help = "Needs structured replies and contexts selected with set-meta-context\n"
+            "before go.  Each extent is shown with its flags in the context's terms\n"
+            "(base:allocation hole/zero, qemu:allocation-depth, qemu:dirty-bitmap).",
+    .opts = "--req-one --flags=",
+    .flags = CMD_XMIT_PHASE,
+    .min_args = 2,
+    .max_args = 2,
+    .run = do_block_status,
+  },
+  {
+    .name = "disc",
+    .args = "",
+    .summary = "end transmission (NBD_CMD_DISC)",
+    .help = "Sends NBD_CMD_DISC, which has no reply, and waits for the server to "
+            "close.",
+    .opts = "--flags=",
+    .flags = CMD_XMIT_PHASE,
+    .max_args = 0,
+    .run = do_disc,
+  },
+  {
+    .name = "cmd",
+    .args = "TYPE OFFSET LENGTH [--flags BITS] [--fua] [--df] "
+            "[--req-one] [--no-hole] [--fast-zero] [PAYLOAD...]",
+    .summary = "send any request",
+    .help = "TYPE is a command number or NBD_CMD_* name; PAYLOAD words (hex, or\n"
+            "quoted strings) are sent after the header whatever the command.",
+    .opts = "--flags= --fua --df --req-one --no-hole --fast-zero",
+    .flags = CMD_XMIT_PHASE,
+    .min_args = 3,
+    .max_args = -1,
+    .run = do_cmd,
+  },
   { .name = NULL }
 };
