@@ -77,7 +77,13 @@ extern const struct command *find_command (const char *name);
 extern int dispatch (struct session *s, int argc, char **argv,
                      const bool *quoted);
 extern void print_command_help (FILE *fp, const struct command *c);
+/* A command's error: printed, returns CMD_FAILED (it ran and failed). */
 extern int cmd_error (const char *fmt, ...)
+  __attribute__ ((format (printf, 1, 2)));
+/* A usage error (an unknown word, a bad number or value): printed,
+ * returns CMD_USAGE, the same for every command.
+ */
+extern int usage_error (const char *fmt, ...)
   __attribute__ ((format (printf, 1, 2)));
 
 /* commands/session.c: `set NAME VALUE', shared with main. */

@@ -40,33 +40,45 @@ find_command (const char *name)
   return NULL;
 }
 
+/* Prints a command's error (JSON with --json) and returns STATUS. */
+static int
+command_error (int status, const char *fmt, va_list ap)
+{
+  char *m = NULL;
+
+  if (vasprintf (&m, fmt, ap) == -1)
+    m = NULL;
+  fflush (stdout);
+  if (shell.disp.json)
+    json_error_line (stdout, out_where.cmd, m, NULL);
+  else
+    print_error_line (stderr, out_where.cmd, m);
+  free (m);
+  return status;
+}
+
 int
 cmd_error (const char *fmt, ...)
 {
   va_list ap;
+  int r;
 
-  fflush (stdout);
-  if (shell.disp.json) {
-    char *m = NULL;
-    va_start (ap, fmt);
-    if (vasprintf (&m, fmt, ap) == -1)
-      m = NULL;
-    va_end (ap);
-    json_error_line (stdout, out_where.cmd, m, NULL);
-    free (m);
-    return CMD_FAILED;
-  }
-  fprintf (stderr, "%s: ", out_where.progname);
-  if (out_where.file)
-    fprintf (stderr, "%s:%d: ", out_where.file, out_where.line);
-  if (out_where.cmd)
-    fprintf (stderr, "%s: ", out_where.cmd);
   va_start (ap, fmt);
-  vfprintf (stderr, fmt, ap);
+  r = command_error (CMD_FAILED, fmt, ap);
   va_end (ap);
-  fprintf (stderr, "\n");
-  fflush (stderr);
-  return CMD_FAILED;
+  return r;
+}
+
+int
+usage_error (const char *fmt, ...)
+{
+  va_list ap;
+  int r;
+
+  va_start (ap, fmt);
+  r = command_error (CMD_USAGE, fmt, ap);
+  va_end (ap);
+  return r;
 }
 
 void

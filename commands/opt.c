@@ -64,7 +64,7 @@ parse_info_requests (struct args *a, uint16_t *reqs, size_t *n)
     uint32_t v;
 
     if (*n >= 64)
-      return cmd_error ("too many info requests");
+      return usage_error ("too many info requests");
     if (strcmp (o, "--name") == 0)
       reqs[(*n)++] = NBD_INFO_NAME;
     else if (strcmp (o, "--description") == 0)
@@ -79,7 +79,7 @@ parse_info_requests (struct args *a, uint16_t *reqs, size_t *n)
     else if (strcmp (o, "--request") == 0) {
       if (nbd_value_of (nbd_info_names, a->optval[i], &v) == -1
           && (parse_u32 (a->optval[i], &v) == -1 || v > 0xffff))
-        return cmd_error ("--request %s: not an NBD_INFO_* name or a "
+        return usage_error ("--request %s: not an NBD_INFO_* name or a "
                           "16-bit number", a->optval[i]);
       reqs[(*n)++] = (uint16_t) v;
     }
@@ -95,7 +95,7 @@ info_or_go (struct session *s, struct args *a, uint32_t opt)
   struct bytes p = { 0 };
 
   if (parse_info_requests (a, reqs, &n) != CMD_OK)
-    return CMD_FAILED;
+    return CMD_USAGE;
   nbd_encode_info_payload (&p, export_arg (s, a, 1), reqs, n);
   return send_opt (s, opt, &p);
 }
@@ -187,25 +187,25 @@ do_opt (struct session *s, struct args *a)
 
   if (nbd_value_of (nbd_opt_names, a->argv[1], &opt) == -1
       && parse_u32 (a->argv[1], &opt) == -1)
-    return cmd_error ("argument 1 (\"%s\"): not an option number or "
+    return usage_error ("argument 1 (\"%s\"): not an option number or "
                       "NBD_OPT_* name", a->argv[1]);
   for (i = 2; i < a->argc; i++) {
     if (a->quoted[i])
       bytes_put (&p, a->argv[i], strlen (a->argv[i]));
     else if (nbd_parse_hex (a->argv[i], &p) == -1) {
       bytes_free (&p);
-      return cmd_error ("argument %d (\"%s\"): not hex bytes; quote it to "
+      return usage_error ("argument %d (\"%s\"): not hex bytes; quote it to "
                         "send it as a string", i, a->argv[i]);
     }
   }
   if (p.len > UINT32_MAX) {
     bytes_free (&p);
-    return cmd_error ("payload too long");
+    return usage_error ("payload too long");
   }
   declared = p.len;
   if (lenopt && parse_u32 (lenopt, &declared) == -1) {
     bytes_free (&p);
-    return cmd_error ("--length %s: not a 32-bit number", lenopt);
+    return usage_error ("--length %s: not a 32-bit number", lenopt);
   }
   if ((opt == NBD_OPT_GO || opt == NBD_OPT_EXPORT_NAME)
       && refuse_plaintext (s, "this option") != CMD_OK) {

@@ -103,14 +103,14 @@ apply_setting (struct session *s, const char *name, const char *v)
     if (strcmp (v, "auto") == 0)
       s->cfg.client_flags_override = -1;
     else if (parse_u64 (v, &n) == -1 || n > UINT32_MAX)
-      return cmd_error ("client-flags: \"%s\" is not auto or a 32-bit "
+      return usage_error ("client-flags: \"%s\" is not auto or a 32-bit "
                         "number", v);
     else
       s->cfg.client_flags_override = n;
   }
   else if (strcmp (name, "timeout") == 0) {
     if (parse_u64 (v, &n) == -1 || n == 0 || n > 86400)
-      return cmd_error ("timeout: \"%s\" is not a number of seconds "
+      return usage_error ("timeout: \"%s\" is not a number of seconds "
                         "(1 to 86400)", v);
     s->cfg.timeout_ms = (int) n * 1000;
   }
@@ -120,7 +120,7 @@ apply_setting (struct session *s, const char *name, const char *v)
     else if (strcmp (v, "off") == 0)
       s->cfg.tls.required = s->cfg.tls_required_by_user = false;
     else
-      return cmd_error ("tls: expected require or off");
+      return usage_error ("tls: expected require or off");
   }
   else if (strcmp (name, "tls-certificates") == 0)
     set_str (&s->cfg.tls.certificates, v);
@@ -132,17 +132,17 @@ apply_setting (struct session *s, const char *name, const char *v)
     set_str (&s->cfg.tls.hostname, v);
   else if (strcmp (name, "tls-verify-peer") == 0) {
     if (parse_bool (v, &b) == -1)
-      return cmd_error ("tls-verify-peer: expected yes or no");
+      return usage_error ("tls-verify-peer: expected yes or no");
     s->cfg.tls.verify_peer = b;
   }
   else if (strcmp (name, "allow-plaintext") == 0) {
     if (parse_bool (v, &b) == -1)
-      return cmd_error ("allow-plaintext: expected on or off");
+      return usage_error ("allow-plaintext: expected on or off");
     s->cfg.allow_plaintext = b;
   }
   else if (strcmp (name, "errexit") == 0) {
     if (parse_bool (v, &b) == -1)
-      return cmd_error ("errexit: expected on or off");
+      return usage_error ("errexit: expected on or off");
     shell.errexit = b;
   }
   else {
@@ -313,16 +313,16 @@ do_assert (struct session *s, struct args *a)
     i++;
   }
   if (i >= a->argc)
-    return cmd_error ("usage: assert [not] WHAT [VALUE]"), CMD_USAGE;
+    return usage_error ("usage: assert [not] WHAT [VALUE]");
   what = a->argv[i];
   val = i + 1 < a->argc ? a->argv[i + 1] : NULL;
 
   if (strcmp (what, "reply") == 0) {
     if (!val)
-      return cmd_error ("assert reply NAME|NUMBER"), CMD_USAGE;
+      return usage_error ("assert reply NAME|NUMBER");
     if (nbd_value_of (nbd_rep_names, val, &v) == -1
         && parse_u32 (val, &v) == -1)
-      return cmd_error ("\"%s\" is not an NBD_REP_* name or number", val);
+      return usage_error ("\"%s\" is not an NBD_REP_* name or number", val);
     ok = s->have_last_reply && s->last_reply == v;
     snprintf (buf, sizeof buf, "the last final reply is %s",
               s->have_last_reply
@@ -330,8 +330,8 @@ do_assert (struct session *s, struct args *a)
   }
   else if (strcmp (what, "phase") == 0) {
     if (!val)
-      return cmd_error ("assert phase disconnected|negotiating|"
-                        "transmission"), CMD_USAGE;
+      return usage_error ("assert phase disconnected|negotiating|"
+                        "transmission");
     ok = strcmp (phase_name (s->phase), val) == 0;
     snprintf (buf, sizeof buf, "the phase is %s", phase_name (s->phase));
   }
@@ -355,13 +355,13 @@ do_assert (struct session *s, struct args *a)
   }
   else if (strcmp (what, "flags") == 0) {
     if (!val || parse_u64 (val, &n) == -1)
-      return cmd_error ("assert flags N"), CMD_USAGE;
+      return usage_error ("assert flags N");
     ok = s->nflags == n;
     snprintf (buf, sizeof buf, "%u flag(s) raised", s->nflags);
   }
   else if (strcmp (what, "context") == 0) {
     if (!val)
-      return cmd_error ("assert context NAME"), CMD_USAGE;
+      return usage_error ("assert context NAME");
     ok = false;
     for (k = 0; k < s->cur.nctx; k++)
       if (strcmp (s->cur.ctx[k].name, val) == 0)
@@ -370,19 +370,19 @@ do_assert (struct session *s, struct args *a)
   }
   else if (strcmp (what, "size") == 0) {
     if (!val || parse_u64 (val, &n) == -1)
-      return cmd_error ("assert size N"), CMD_USAGE;
+      return usage_error ("assert size N");
     ok = s->cur.have_export && s->cur.size == n;
     snprintf (buf, sizeof buf, "the export size is %" PRIu64, s->cur.size);
   }
   else if (strcmp (what, "tflag") == 0) {
     if (!val || nbd_value_of (nbd_tflag_names, val, &v) == -1)
-      return cmd_error ("assert tflag NBD_FLAG_* name"), CMD_USAGE;
+      return usage_error ("assert tflag NBD_FLAG_* name");
     ok = s->cur.have_export && (s->cur.tflags & v);
     snprintf (buf, sizeof buf, "the transmission flags are 0x%04x",
               s->cur.tflags);
   }
   else
-    return cmd_error ("unknown assertion \"%s\" (reply, phase, connected, "
+    return usage_error ("unknown assertion \"%s\" (reply, phase, connected, "
                       "tls, structured-reply, extended-headers, flags, "
                       "context, size, tflag)", what);
   if (ok != neg)

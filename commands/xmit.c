@@ -23,7 +23,7 @@ static int
 num_arg (struct args *a, int i, uint64_t *v)
 {
   if (parse_u64 (a->argv[i], v) == -1)
-    return cmd_error ("argument %d (\"%s\"): not a number or size (e.g. "
+    return usage_error ("argument %d (\"%s\"): not a number or size (e.g. "
                       "4096, 0x1000, 4k, 1M)", i, a->argv[i]);
   return CMD_OK;
 }
@@ -43,7 +43,7 @@ cmd_flags (struct args *a, uint16_t *flags)
   if (arg_opt (a, "--fast-zero")) *flags |= NBD_CMD_FLAG_FAST_ZERO;
   if (f) {
     if (parse_u32 (f, &v) == -1 || v > 0xffff)
-      return cmd_error ("--flags %s: not a 16-bit number", f);
+      return usage_error ("--flags %s: not a 16-bit number", f);
     *flags |= v;
   }
   return CMD_OK;
@@ -98,7 +98,7 @@ do_read (struct session *s, struct args *a)
 
   if (num_arg (a, 1, &off) || num_arg (a, 2, &len)
       || cmd_flags (a, &r.flags))
-    return CMD_FAILED;
+    return CMD_USAGE;
   if (check_split (s, a, len, &piece) != CMD_OK)
     return CMD_FAILED;
   if (out) {
@@ -127,6 +127,25 @@ do_read (struct session *s, struct args *a)
   return ret;
 }
 
+/* Reads N bytes from FD (a file or a pipe, in order); returns how many
+ * arrived before the end or an error.
+ */
+static size_t
+read_full (int fd, uint8_t *buf, size_t n)
+{
+  size_t got = 0;
+
+  while (got < n) {
+    ssize_t r = read (fd, buf + got, n - got);
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    got += r;
+  }
+  return got;
+}
+
 /* The data to write: hex and quoted words, or --file, or --pattern. */
 static int
 do_write (struct session *s, struct args *a)
@@ -142,26 +161,36 @@ do_write (struct session *s, struct args *a)
   uint32_t patbyte = 0;
 
   if (num_arg (a, 1, &off) || cmd_flags (a, &r.flags))
-    return CMD_FAILED;
-  if ((file != NULL) + (pat != NULL) + (a->argc > 2) != 1) {
-    cmd_error ("give the data as words (hex, or a quoted string), "
-               "--file FILE, or --pattern BYTE --length N");
     return CMD_USAGE;
+  if ((file != NULL) + (pat != NULL) + (a->argc > 2) != 1) {
+    return usage_error ("give the data as words (hex, or a quoted string), "
+                        "--file FILE, or --pattern BYTE --length N");
   }
   if (pat) {
     if (!lenopt || parse_u64 (lenopt, &len) == -1)
-      return cmd_error ("--pattern needs --length N");
+      return usage_error ("--pattern needs --length N");
     if (parse_u32 (pat, &patbyte) == -1 || patbyte > 255)
-      return cmd_error ("--pattern %s: not a byte value", pat);
+      return usage_error ("--pattern %s: not a byte value", pat);
   }
   else if (file) {
     fd = open (file, O_RDONLY | O_CLOEXEC);
     if (fd == -1)
       return cmd_error ("%s: %s", file, strerror (errno));
-    len = lseek (fd, 0, SEEK_END);
     if (lenopt && parse_u64 (lenopt, &len) == -1) {
       close (fd);
-      return cmd_error ("--length %s: not a number", lenopt);
+      return usage_error ("--length %s: not a number", lenopt);
+    }
+    if (!lenopt) {
+      /* The file's size; a pipe or a device that cannot seek has none. */
+      off_t end = lseek (fd, 0, SEEK_END);
+
+      if (end == -1) {
+        int e = errno;
+        close (fd);
+        return cmd_error ("%s: cannot tell its size (%s): give --length N",
+                          file, strerror (e));
+      }
+      len = (uint64_t) end;
     }
   }
   else {
@@ -170,7 +199,7 @@ do_write (struct session *s, struct args *a)
         bytes_put (&data, a->argv[i], strlen (a->argv[i]));
       else if (nbd_parse_hex (a->argv[i], &data) == -1) {
         bytes_free (&data);
-        return cmd_error ("argument %d (\"%s\"): not hex bytes; quote it to "
+        return usage_error ("argument %d (\"%s\"): not hex bytes; quote it to "
                           "write it as a string", i, a->argv[i]);
       }
     }
@@ -190,12 +219,9 @@ do_write (struct session *s, struct args *a)
   do {
     uint64_t k = len - done < piece ? len - done : piece;
 
-    if (fd >= 0) {
-      ssize_t rr = pread (fd, buf, k, done);
-      if (rr != (ssize_t) k) {
-        ret = cmd_error ("%s: short read at %" PRIu64, file, done);
-        break;
-      }
+    if (fd >= 0 && read_full (fd, buf, k) != k) {
+      ret = cmd_error ("%s: short read at %" PRIu64, file, done);
+      break;
     }
     r.offset = off + done;
     r.length = k;
@@ -225,13 +251,13 @@ simple_cmd (struct session *s, struct args *a, uint16_t type, int nnum)
 
   for (i = 0; i < nnum; i++)
     if (num_arg (a, i + 1, &v[i]))
-      return CMD_FAILED;
+      return CMD_USAGE;
   if (cmd_flags (a, &r.flags))
-    return CMD_FAILED;
+    return CMD_USAGE;
   r.offset = v[0];
   r.length = v[1];
   if (!s->cur.eh && r.length > UINT32_MAX)
-    return cmd_error ("length %" PRIu64 " does not fit a compact request",
+    return usage_error ("length %" PRIu64 " does not fit a compact request",
                       r.length);
   return run (s, &r);
 }
@@ -260,16 +286,16 @@ do_cmd (struct session *s, struct args *a)
 
   if (nbd_value_of (nbd_cmd_names, a->argv[1], &type) == -1
       && (parse_u32 (a->argv[1], &type) == -1 || type > 0xffff))
-    return cmd_error ("argument 1 (\"%s\"): not a command number or "
+    return usage_error ("argument 1 (\"%s\"): not a command number or "
                       "NBD_CMD_* name", a->argv[1]);
   if (num_arg (a, 2, &off) || num_arg (a, 3, &len) || cmd_flags (a, &r.flags))
-    return CMD_FAILED;
+    return CMD_USAGE;
   for (i = 4; i < a->argc; i++) {
     if (a->quoted[i])
       bytes_put (&p, a->argv[i], strlen (a->argv[i]));
     else if (nbd_parse_hex (a->argv[i], &p) == -1) {
       bytes_free (&p);
-      return cmd_error ("argument %d (\"%s\"): not hex bytes", i, a->argv[i]);
+      return usage_error ("argument %d (\"%s\"): not hex bytes", i, a->argv[i]);
     }
   }
   r.type = type;

@@ -23,7 +23,7 @@
 
 #include "transport.h"
 
-volatile int transport_interrupted;
+volatile sig_atomic_t transport_interrupted;
 
 void
 transport_init (struct transport *t)

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/types.h>
 
 enum io_status {
@@ -60,6 +61,6 @@ extern void transport_close (struct transport *t, bool send_bye,
 extern bool transport_is_open (const struct transport *t);
 
 /* Set from the SIGINT handler: cancels the current wait. */
-extern volatile int transport_interrupted;
+extern volatile sig_atomic_t transport_interrupted;
 
 #endif

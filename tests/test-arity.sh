@@ -10,6 +10,9 @@
 # --opt and --opt VALUE (inside brackets or not) are options, not
 # positional words; "[ SERVER-CMD ARGS... ]" (brackets standing alone)
 # is the literal server-command syntax: one or more words.
+#
+# Then: a bad number or value is status 2 for every command that takes
+# one (PRODUCT.md: 2 is a usage error, 1 a command that ran and failed).
 
 # shellcheck source=tests/functions.sh
 . "${srcdir:-tests}/functions.sh"
@@ -129,3 +132,42 @@ while IFS=$'\t' read -r cmd range; do
 done <"$tmp/arity"
 cat "$tmp/arity"
 [ "$bad" = 0 ] || fail "usage strings and arity disagree (above)"
+
+# A bad number or value is a usage error (status 2) for every command,
+# in the phase where the command runs.
+requires nbdkit memory --version
+bad=0
+while IFS='|' read -r pre cmd; do
+    st=0
+    "$NBDCLI" [ nbdkit -s memory 1M ] -c "$pre$cmd" >"$tmp/o" 2>&1 || st=$?
+    if [ "$st" != 2 ]; then
+        echo "\`$cmd': exit $st, expected 2: $(tail -1 "$tmp/o")"
+        bad=1
+    fi
+done <<'CASES'
+go; |read x 512
+go; |read 0 512 --flags 0x10000
+go; |write x 00
+go; |write 0 zz
+go; |write 0 --pattern 300 --length 1
+go; |trim 0 x
+go; |zero x 512
+go; |cache 0 1Q
+go; |block-status x 512
+go; |cmd NOSUCH 0 0
+go; |cmd READ x 512
+|opt x
+|opt 3 zz
+|opt 3 --length x
+|info --request NOSUCH
+|set timeout x
+|set tls maybe
+|set errexit maybe
+|sleep x
+|trace maybe
+|assert size x
+|assert reply NOSUCH
+|help no-such-thing
+|nosuchcommand
+CASES
+[ "$bad" = 0 ] || fail "bad numbers or values that are not usage errors (above)"
