@@ -45,14 +45,17 @@ INFO_EXPORT, INFO_NAME, INFO_DESCRIPTION, INFO_BLOCK_SIZE = 0, 1, 2, 3
 CMD_READ, CMD_WRITE, CMD_DISC, CMD_BLOCK_STATUS = 0, 1, 2, 7
 
 CHUNK_NONE, CHUNK_DATA, CHUNK_HOLE = 0, 1, 2
-CHUNK_BLOCK_STATUS = 5
+CHUNK_BLOCK_STATUS, CHUNK_BLOCK_STATUS_EXT = 5, 6
 CHUNK_ERROR, CHUNK_ERROR_OFFSET = 0x8001, 0x8002
 FLAG_DONE = 1
+CMD_FLAG_PAYLOAD_LEN = 1 << 5
 
 # Handshake flags FIXED_NEWSTYLE | NO_ZEROES; transmission flags
 # HAS_FLAGS | SEND_FLUSH.
 HS_FLAGS = 0x0003
+HS_FIXED_NEWSTYLE = 0x0001
 TFLAGS = 0x0005
+TFLAG_SEND_DF = 1 << 7
 EXPORT_SIZE = 1 << 20
 
 WAIT = 30                       # the longest the server waits for anything
@@ -115,9 +118,9 @@ class Conn:
     def greeting(self, hs_flags=HS_FLAGS):
         self.send(struct.pack(">QQH", NBDMAGIC, IHAVEOPT, hs_flags))
 
-    def handshake(self):
+    def handshake(self, hs_flags=HS_FLAGS):
         """Greeting and the client's flags."""
-        self.greeting()
+        self.greeting(hs_flags)
         self.recv(4)
 
     def read_option(self):
@@ -134,12 +137,21 @@ class Conn:
         self.send(struct.pack(">QIII", magic, opt, rtype, length) + payload)
 
     def read_request(self):
-        magic, flags, rtype, cookie, offset, length = \
-            struct.unpack(">IHHQQI", self.recv(28))
-        if magic != REQUEST_MAGIC:
+        """A compact request, or an extended one (32 bytes, a 64-bit
+        length, a payload only with PAYLOAD_LEN)."""
+        magic, = struct.unpack(">I", self.recv(4))
+        if magic == REQUEST_MAGIC:
+            flags, rtype, cookie, offset, length = \
+                struct.unpack(">HHQQI", self.recv(24))
+            if rtype == CMD_WRITE:
+                self.recv(length)
+        elif magic == EXT_REQUEST_MAGIC:
+            flags, rtype, cookie, offset, length = \
+                struct.unpack(">HHQQQ", self.recv(28))
+            if flags & CMD_FLAG_PAYLOAD_LEN:
+                self.recv(length)
+        else:
             raise Done()
-        if rtype == CMD_WRITE:
-            self.recv(length)
         return rtype, flags, cookie, offset, length
 
     def simple(self, cookie, error=0, data=b"", magic=SIMPLE_MAGIC):
@@ -152,22 +164,31 @@ class Conn:
         self.send(struct.pack(">IHHQI", magic, flags, ctype, cookie, length)
                   + payload)
 
+    def ext_chunk(self, cookie, ctype, offset, payload=b"", flags=FLAG_DONE,
+                  length=None, magic=EXTENDED_MAGIC):
+        """An extended reply chunk: the 32-byte header echoes OFFSET."""
+        if length is None:
+            length = len(payload)
+        self.send(struct.pack(">IHHQQQ", magic, flags, ctype, cookie, offset,
+                              length) + payload)
+
     # ------------------------------------------------------------ a good
     # option phase, for scenarios about transmission
 
-    def negotiate(self):
+    def negotiate(self, eh=False, tflags=TFLAGS):
         """Answers options like a correct server until GO succeeds:
-        SR and SET_META (base:allocation, id 1) are acked."""
+        SR and SET_META (base:allocation, id 1) are acked, and EH too
+        with EH; GO's NBD_INFO_EXPORT carries TFLAGS."""
         self.handshake()
         while True:
             opt, data = self.read_option()
             if opt == OPT_GO:
                 self.reply(opt, REP_INFO,
                            struct.pack(">HQH", INFO_EXPORT, EXPORT_SIZE,
-                                       TFLAGS))
+                                       tflags))
                 self.reply(opt, REP_ACK)
                 return
-            if opt == OPT_SR:
+            if opt == OPT_SR or (opt == OPT_EH and eh):
                 self.reply(opt, REP_ACK)
             elif opt == OPT_SET_META:
                 name = b"base:allocation"
@@ -538,9 +559,9 @@ def export_name_short(c):
 
 # Transmission.
 
-def xmit(c):
+def xmit(c, **negotiate_args):
     """Negotiates, then returns the first request."""
-    c.negotiate()
+    c.negotiate(**negotiate_args)
     return c.read_request()
 
 
@@ -670,8 +691,7 @@ def hole_endless(c):
 def extended_not_negotiated(c):
     """an extended reply magic when extended headers were not negotiated"""
     rtype, flags, cookie, offset, length = xmit(c)
-    c.send(struct.pack(">IHHQQQ", EXTENDED_MAGIC, FLAG_DONE, CHUNK_NONE,
-                       cookie, offset, 0))
+    c.ext_chunk(cookie, CHUNK_NONE, offset)
     c.hang()
 
 
