@@ -285,6 +285,14 @@ def greeting_oldstyle_truncated(c):
 
 
 @scenario
+def greeting_oldstyle_flags(c):
+    """an oldstyle greeting whose 32-bit flags set bit 16 (0x00010005)"""
+    c.send(struct.pack(">QQQI", NBDMAGIC, OLDSTYLE, EXPORT_SIZE,
+                       0x00010000 | TFLAGS) + bytes(124))
+    c.hang()
+
+
+@scenario
 def greeting_stall(c):
     """accepts and sends nothing"""
     c.hang()
@@ -413,12 +421,31 @@ def info_empty(c):
 
 
 @scenario
+def info_no_export(c):
+    """NBD_REP_ACK to NBD_OPT_INFO without any NBD_INFO_EXPORT"""
+    c.handshake()
+    opt, _ = c.read_option()
+    c.reply(opt, REP_ACK)
+    c.hang()
+
+
+@scenario
 def server_name_nul(c):
     """NBD_REP_SERVER names with NUL bytes"""
     c.handshake()
     opt, _ = c.read_option()
     c.reply(opt, REP_SERVER, rep_server(b"ab\x00cd"))
     c.reply(opt, REP_SERVER, rep_server(b"\x00"))
+    c.reply(opt, REP_ACK)
+    c.hang()
+
+
+@scenario
+def server_desc_nul(c):
+    """NBD_REP_SERVER whose description holds a NUL byte"""
+    c.handshake()
+    opt, _ = c.read_option()
+    c.reply(opt, REP_SERVER, rep_server(b"disk", b"de\x00sc"))
     c.reply(opt, REP_ACK)
     c.hang()
 
@@ -555,6 +582,16 @@ def export_name_short(c):
     c.handshake()
     c.read_option()
     c.send(struct.pack(">QH", EXPORT_SIZE, TFLAGS)[:5])
+
+
+@scenario
+def export_name_padding(c):
+    """no NO_ZEROES; the EXPORT_NAME reply's 124-byte padding holds 0x5a"""
+    c.handshake(HS_FIXED_NEWSTYLE)
+    c.read_option()
+    c.send(struct.pack(">QH", EXPORT_SIZE, TFLAGS)
+           + bytes(60) + b"\x5a" + bytes(63))
+    c.hang()
 
 
 # Transmission.

@@ -64,6 +64,7 @@ cases=(
     'greeting-bad-nbdmagic|2|1|greeting: not an NBD server|connect @S'
     'greeting-bad-second-magic|2|1|NBDMAGIC followed by an unknown magic 0x0123456789abcdef|connect @S'
     'greeting-oldstyle-truncated|2|1|oldstyle greeting: the server closed the connection after 20 bytes|connect @S'
+    'greeting-oldstyle-flags|2|3|^FLAG oldstyle-handshake-flags: oldstyle greeting flags 0x00010005|connect @S'
     'greeting-stall|1|1|greeting: no reply within 1 s|connect @S'
     'greeting-drip|2|1|greeting: no reply within 2 s|connect @S'
     # ---------------------------------------------------------- options
@@ -80,8 +81,10 @@ cases=(
     'info-block-size-short|2|3|^FLAG info-block-size-length|info'
     'info-block-size-long|2|3|^FLAG info-block-size-length|info'
     'info-empty|2|3|^FLAG info-length: NBD_REP_INFO of 0 bytes|info'
+    'info-no-export|2|3|^FLAG info-export-missing|info'
     'server-name-nul|2|0 3|export "ab\\x00cd" \(not valid UTF-8|list'
     'server-name-bad-utf8|2|0 3|export "ov\\xc0\\xafer" \(not valid UTF-8|list'
+    'server-desc-nul|2|3|^FLAG string-nul: the export description contains a NUL|list'
     'server-name-len-past|2|3|^FLAG rep-server-malformed: NBD_REP_SERVER name length runs past|list'
     'reply-echo-wrong|2|3|^FLAG reply-echo|list'
     'unsolicited-garbage|2|3|^FLAG unsolicited-data|sleep 0.3; list'
@@ -95,6 +98,7 @@ cases=(
     'starttls-close|2|1|TLS handshake failed|starttls'
     'starttls-stall|2|1|TLS handshake did not finish within 2 s|starttls'
     'export-name-short|2|1|closed the connection after 5 bytes of the message|export-name'
+    'export-name-padding|2|3|^FLAG export-name-padding: byte 60 of the padding is 0x5a|export-name'
     # ---------------------------------------------------------- transmission
     'simple-bad-magic|2|3|^FLAG reply-magic|go; read 0 512'
     'simple-close-mid-data|2|1|closed the connection after 256 bytes|go; read 0 512'
