@@ -733,6 +733,84 @@ def extended_not_negotiated(c):
 
 
 @scenario
+def simple_to_read_with_sr(c):
+    """a simple reply to READ although structured replies were negotiated"""
+    rtype, flags, cookie, offset, length = xmit(c)
+    c.simple(cookie, 0, bytes(length))
+    c.hang()
+
+
+@scenario
+def chunk_flags_unknown(c):
+    """an OFFSET_DATA chunk whose flags are 0x0003 (DONE and bit 1)"""
+    rtype, flags, cookie, offset, length = xmit(c)
+    c.chunk(cookie, CHUNK_DATA, struct.pack(">Q", offset) + bytes(length),
+            flags=FLAG_DONE | 2)
+    c.hang()
+
+
+@scenario
+def chunk_for_flush(c):
+    """a BLOCK_STATUS chunk (context 1, one extent) in reply to FLUSH"""
+    rtype, flags, cookie, offset, length = xmit(c)
+    c.chunk(cookie, CHUNK_BLOCK_STATUS, struct.pack(">III", 1, 4096, 0))
+    c.hang()
+
+
+@scenario
+def hole_with_df(c):
+    """SEND_DF advertised; an OFFSET_HOLE chunk for a READ with DF"""
+    rtype, flags, cookie, offset, length = xmit(c, tflags=TFLAGS
+                                                | TFLAG_SEND_DF)
+    c.chunk(cookie, CHUNK_HOLE, struct.pack(">QI", offset, length))
+    c.hang()
+
+
+@scenario
+def read_half(c):
+    """one OFFSET_DATA chunk (DONE) for the first half of the read only"""
+    rtype, flags, cookie, offset, length = xmit(c)
+    c.chunk(cookie, CHUNK_DATA, struct.pack(">Q", offset)
+            + bytes(length // 2))
+    c.hang()
+
+
+@scenario
+def error_zero(c):
+    """an ERROR chunk (DONE) whose error value is 0"""
+    rtype, flags, cookie, offset, length = xmit(c)
+    c.chunk(cookie, CHUNK_ERROR, struct.pack(">IH", 0, 0))
+    c.hang()
+
+
+@scenario
+def block_status_none(c):
+    """BLOCK_STATUS answered with a NONE chunk only: context 1 missing"""
+    rtype, flags, cookie, offset, length = xmit(c)
+    c.chunk(cookie, CHUNK_NONE)
+    c.hang()
+
+
+@scenario
+def block_status_ext_compact(c):
+    """a BLOCK_STATUS_EXT chunk (type 6) without extended headers"""
+    rtype, flags, cookie, offset, length = xmit(c)
+    c.chunk(cookie, CHUNK_BLOCK_STATUS_EXT,
+            struct.pack(">IIQQ", 1, 1, length, 0))
+    c.hang()
+
+
+@scenario
+def block_status_req_one_two(c):
+    """two extents for a BLOCK_STATUS with REQ_ONE"""
+    rtype, flags, cookie, offset, length = xmit(c)
+    half = length // 2
+    c.chunk(cookie, CHUNK_BLOCK_STATUS,
+            struct.pack(">IIIII", 1, half, 0, length - half, 1))
+    c.hang()
+
+
+@scenario
 def reply_to_disc(c):
     """a simple reply to NBD_CMD_DISC"""
     rtype, flags, cookie, offset, length = xmit(c)
