@@ -810,6 +810,42 @@ def block_status_req_one_two(c):
     c.hang()
 
 
+# Transmission with extended headers.
+
+@scenario
+def eh_offset_wrong(c):
+    """EH; an extended OFFSET_DATA chunk echoing offset + 4096"""
+    rtype, flags, cookie, offset, length = xmit(c, eh=True)
+    c.ext_chunk(cookie, CHUNK_DATA, offset + 4096,
+                struct.pack(">Q", offset) + bytes(length))
+    c.hang()
+
+
+@scenario
+def eh_structured_reply(c):
+    """EH; a compact structured OFFSET_DATA chunk instead of an extended one"""
+    rtype, flags, cookie, offset, length = xmit(c, eh=True)
+    c.chunk(cookie, CHUNK_DATA, struct.pack(">Q", offset) + bytes(length))
+    c.hang()
+
+
+@scenario
+def eh_simple_reply(c):
+    """EH; a simple reply (to FLUSH) instead of an extended one"""
+    rtype, flags, cookie, offset, length = xmit(c, eh=True)
+    c.simple(cookie, 0)
+    c.hang()
+
+
+@scenario
+def eh_block_status_compact(c):
+    """EH; a compact BLOCK_STATUS chunk (type 5) in an extended reply"""
+    rtype, flags, cookie, offset, length = xmit(c, eh=True)
+    c.ext_chunk(cookie, CHUNK_BLOCK_STATUS, offset,
+                struct.pack(">III", 1, length, 0))
+    c.hang()
+
+
 @scenario
 def reply_to_disc(c):
     """a simple reply to NBD_CMD_DISC"""
