@@ -45,14 +45,17 @@ INFO_EXPORT, INFO_NAME, INFO_DESCRIPTION, INFO_BLOCK_SIZE = 0, 1, 2, 3
 CMD_READ, CMD_WRITE, CMD_DISC, CMD_BLOCK_STATUS = 0, 1, 2, 7
 
 CHUNK_NONE, CHUNK_DATA, CHUNK_HOLE = 0, 1, 2
-CHUNK_BLOCK_STATUS = 5
+CHUNK_BLOCK_STATUS, CHUNK_BLOCK_STATUS_EXT = 5, 6
 CHUNK_ERROR, CHUNK_ERROR_OFFSET = 0x8001, 0x8002
 FLAG_DONE = 1
+CMD_FLAG_PAYLOAD_LEN = 1 << 5
 
 # Handshake flags FIXED_NEWSTYLE | NO_ZEROES; transmission flags
 # HAS_FLAGS | SEND_FLUSH.
 HS_FLAGS = 0x0003
+HS_FIXED_NEWSTYLE = 0x0001
 TFLAGS = 0x0005
+TFLAG_SEND_DF = 1 << 7
 EXPORT_SIZE = 1 << 20
 
 WAIT = 30                       # the longest the server waits for anything
@@ -115,9 +118,9 @@ class Conn:
     def greeting(self, hs_flags=HS_FLAGS):
         self.send(struct.pack(">QQH", NBDMAGIC, IHAVEOPT, hs_flags))
 
-    def handshake(self):
+    def handshake(self, hs_flags=HS_FLAGS):
         """Greeting and the client's flags."""
-        self.greeting()
+        self.greeting(hs_flags)
         self.recv(4)
 
     def read_option(self):
@@ -134,12 +137,21 @@ class Conn:
         self.send(struct.pack(">QIII", magic, opt, rtype, length) + payload)
 
     def read_request(self):
-        magic, flags, rtype, cookie, offset, length = \
-            struct.unpack(">IHHQQI", self.recv(28))
-        if magic != REQUEST_MAGIC:
+        """A compact request, or an extended one (32 bytes, a 64-bit
+        length, a payload only with PAYLOAD_LEN)."""
+        magic, = struct.unpack(">I", self.recv(4))
+        if magic == REQUEST_MAGIC:
+            flags, rtype, cookie, offset, length = \
+                struct.unpack(">HHQQI", self.recv(24))
+            if rtype == CMD_WRITE:
+                self.recv(length)
+        elif magic == EXT_REQUEST_MAGIC:
+            flags, rtype, cookie, offset, length = \
+                struct.unpack(">HHQQQ", self.recv(28))
+            if flags & CMD_FLAG_PAYLOAD_LEN:
+                self.recv(length)
+        else:
             raise Done()
-        if rtype == CMD_WRITE:
-            self.recv(length)
         return rtype, flags, cookie, offset, length
 
     def simple(self, cookie, error=0, data=b"", magic=SIMPLE_MAGIC):
@@ -152,22 +164,31 @@ class Conn:
         self.send(struct.pack(">IHHQI", magic, flags, ctype, cookie, length)
                   + payload)
 
+    def ext_chunk(self, cookie, ctype, offset, payload=b"", flags=FLAG_DONE,
+                  length=None, magic=EXTENDED_MAGIC):
+        """An extended reply chunk: the 32-byte header echoes OFFSET."""
+        if length is None:
+            length = len(payload)
+        self.send(struct.pack(">IHHQQQ", magic, flags, ctype, cookie, offset,
+                              length) + payload)
+
     # ------------------------------------------------------------ a good
     # option phase, for scenarios about transmission
 
-    def negotiate(self):
+    def negotiate(self, eh=False, tflags=TFLAGS):
         """Answers options like a correct server until GO succeeds:
-        SR and SET_META (base:allocation, id 1) are acked."""
+        SR and SET_META (base:allocation, id 1) are acked, and EH too
+        with EH; GO's NBD_INFO_EXPORT carries TFLAGS."""
         self.handshake()
         while True:
             opt, data = self.read_option()
             if opt == OPT_GO:
                 self.reply(opt, REP_INFO,
                            struct.pack(">HQH", INFO_EXPORT, EXPORT_SIZE,
-                                       TFLAGS))
+                                       tflags))
                 self.reply(opt, REP_ACK)
                 return
-            if opt == OPT_SR:
+            if opt == OPT_SR or (opt == OPT_EH and eh):
                 self.reply(opt, REP_ACK)
             elif opt == OPT_SET_META:
                 name = b"base:allocation"
@@ -261,6 +282,14 @@ def greeting_bad_second_magic(c):
 def greeting_oldstyle_truncated(c):
     """oldstyle magic and 20 of the 136 following bytes, then close"""
     c.send(struct.pack(">QQ", NBDMAGIC, OLDSTYLE) + bytes(20))
+
+
+@scenario
+def greeting_oldstyle_flags(c):
+    """an oldstyle greeting whose 32-bit flags set bit 16 (0x00010005)"""
+    c.send(struct.pack(">QQQI", NBDMAGIC, OLDSTYLE, EXPORT_SIZE,
+                       0x00010000 | TFLAGS) + bytes(124))
+    c.hang()
 
 
 @scenario
@@ -392,12 +421,31 @@ def info_empty(c):
 
 
 @scenario
+def info_no_export(c):
+    """NBD_REP_ACK to NBD_OPT_INFO without any NBD_INFO_EXPORT"""
+    c.handshake()
+    opt, _ = c.read_option()
+    c.reply(opt, REP_ACK)
+    c.hang()
+
+
+@scenario
 def server_name_nul(c):
     """NBD_REP_SERVER names with NUL bytes"""
     c.handshake()
     opt, _ = c.read_option()
     c.reply(opt, REP_SERVER, rep_server(b"ab\x00cd"))
     c.reply(opt, REP_SERVER, rep_server(b"\x00"))
+    c.reply(opt, REP_ACK)
+    c.hang()
+
+
+@scenario
+def server_desc_nul(c):
+    """NBD_REP_SERVER whose description holds a NUL byte"""
+    c.handshake()
+    opt, _ = c.read_option()
+    c.reply(opt, REP_SERVER, rep_server(b"disk", b"de\x00sc"))
     c.reply(opt, REP_ACK)
     c.hang()
 
@@ -536,11 +584,21 @@ def export_name_short(c):
     c.send(struct.pack(">QH", EXPORT_SIZE, TFLAGS)[:5])
 
 
+@scenario
+def export_name_padding(c):
+    """no NO_ZEROES; the EXPORT_NAME reply's 124-byte padding holds 0x5a"""
+    c.handshake(HS_FIXED_NEWSTYLE)
+    c.read_option()
+    c.send(struct.pack(">QH", EXPORT_SIZE, TFLAGS)
+           + bytes(60) + b"\x5a" + bytes(63))
+    c.hang()
+
+
 # Transmission.
 
-def xmit(c):
+def xmit(c, **negotiate_args):
     """Negotiates, then returns the first request."""
-    c.negotiate()
+    c.negotiate(**negotiate_args)
     return c.read_request()
 
 
@@ -670,8 +728,121 @@ def hole_endless(c):
 def extended_not_negotiated(c):
     """an extended reply magic when extended headers were not negotiated"""
     rtype, flags, cookie, offset, length = xmit(c)
-    c.send(struct.pack(">IHHQQQ", EXTENDED_MAGIC, FLAG_DONE, CHUNK_NONE,
-                       cookie, offset, 0))
+    c.ext_chunk(cookie, CHUNK_NONE, offset)
+    c.hang()
+
+
+@scenario
+def simple_to_read_with_sr(c):
+    """a simple reply to READ although structured replies were negotiated"""
+    rtype, flags, cookie, offset, length = xmit(c)
+    c.simple(cookie, 0, bytes(length))
+    c.hang()
+
+
+@scenario
+def chunk_flags_unknown(c):
+    """an OFFSET_DATA chunk whose flags are 0x0003 (DONE and bit 1)"""
+    rtype, flags, cookie, offset, length = xmit(c)
+    c.chunk(cookie, CHUNK_DATA, struct.pack(">Q", offset) + bytes(length),
+            flags=FLAG_DONE | 2)
+    c.hang()
+
+
+@scenario
+def chunk_for_flush(c):
+    """a BLOCK_STATUS chunk (context 1, one extent) in reply to FLUSH"""
+    rtype, flags, cookie, offset, length = xmit(c)
+    c.chunk(cookie, CHUNK_BLOCK_STATUS, struct.pack(">III", 1, 4096, 0))
+    c.hang()
+
+
+@scenario
+def hole_with_df(c):
+    """SEND_DF advertised; an OFFSET_HOLE chunk for a READ with DF"""
+    rtype, flags, cookie, offset, length = xmit(c, tflags=TFLAGS
+                                                | TFLAG_SEND_DF)
+    c.chunk(cookie, CHUNK_HOLE, struct.pack(">QI", offset, length))
+    c.hang()
+
+
+@scenario
+def read_half(c):
+    """one OFFSET_DATA chunk (DONE) for the first half of the read only"""
+    rtype, flags, cookie, offset, length = xmit(c)
+    c.chunk(cookie, CHUNK_DATA, struct.pack(">Q", offset)
+            + bytes(length // 2))
+    c.hang()
+
+
+@scenario
+def error_zero(c):
+    """an ERROR chunk (DONE) whose error value is 0"""
+    rtype, flags, cookie, offset, length = xmit(c)
+    c.chunk(cookie, CHUNK_ERROR, struct.pack(">IH", 0, 0))
+    c.hang()
+
+
+@scenario
+def block_status_none(c):
+    """BLOCK_STATUS answered with a NONE chunk only: context 1 missing"""
+    rtype, flags, cookie, offset, length = xmit(c)
+    c.chunk(cookie, CHUNK_NONE)
+    c.hang()
+
+
+@scenario
+def block_status_ext_compact(c):
+    """a BLOCK_STATUS_EXT chunk (type 6) without extended headers"""
+    rtype, flags, cookie, offset, length = xmit(c)
+    c.chunk(cookie, CHUNK_BLOCK_STATUS_EXT,
+            struct.pack(">IIQQ", 1, 1, length, 0))
+    c.hang()
+
+
+@scenario
+def block_status_req_one_two(c):
+    """two extents for a BLOCK_STATUS with REQ_ONE"""
+    rtype, flags, cookie, offset, length = xmit(c)
+    half = length // 2
+    c.chunk(cookie, CHUNK_BLOCK_STATUS,
+            struct.pack(">IIIII", 1, half, 0, length - half, 1))
+    c.hang()
+
+
+# Transmission with extended headers.
+
+@scenario
+def eh_offset_wrong(c):
+    """EH; an extended OFFSET_DATA chunk echoing offset + 4096"""
+    rtype, flags, cookie, offset, length = xmit(c, eh=True)
+    c.ext_chunk(cookie, CHUNK_DATA, offset + 4096,
+                struct.pack(">Q", offset) + bytes(length))
+    c.hang()
+
+
+@scenario
+def eh_structured_reply(c):
+    """EH; a compact structured OFFSET_DATA chunk instead of an extended one"""
+    rtype, flags, cookie, offset, length = xmit(c, eh=True)
+    c.chunk(cookie, CHUNK_DATA, struct.pack(">Q", offset) + bytes(length))
+    c.hang()
+
+
+@scenario
+def eh_simple_reply(c):
+    """EH; a simple reply (to FLUSH) instead of an extended one"""
+    rtype, flags, cookie, offset, length = xmit(c, eh=True)
+    c.simple(cookie, 0)
+    c.hang()
+
+
+@scenario
+def eh_block_status_compact(c):
+    """EH; a compact BLOCK_STATUS chunk (type 5) in an extended reply"""
+    rtype, flags, cookie, offset, length = xmit(c, eh=True)
+    c.ext_chunk(cookie, CHUNK_BLOCK_STATUS, offset,
+                struct.pack(">III", 1, length, 0))
     c.hang()
 
 
