@@ -61,7 +61,12 @@ for a do
 	fi
 done
 
-# run_one TEST: run it, status in tests/NAME.rc, output in tests/NAME.log.
+# The exit statuses go to a directory of their own, outside the source
+# tree: a test that copies the tree (test-build) must never see them.
+rcdir=$(mktemp -d "${TMPDIR:-/tmp}/nbdcli-rc.XXXXXXXX") || exit 99
+trap 'rm -rf "$rcdir"' EXIT
+
+# run_one TEST: run it, status in $rcdir/NAME, output in tests/NAME.log.
 run_one () {
 	b=${1#tests/}
 	n=${b%.*}
@@ -81,16 +86,16 @@ run_one () {
 		$timeout_cmd bash "$1" >"$log" 2>&1 </dev/null
 		rc=$? ;;
 	esac
-	echo $rc >"tests/$n.rc"
+	echo $rc >"$rcdir/$n"
 }
 
-# report TEST: print the verdict from tests/NAME.rc and count it.
+# report TEST: print the verdict from $rcdir/NAME and count it.
 report () {
 	b=${1#tests/}
 	n=${b%.*}
 	log=tests/$n.log
-	rc=$(cat "tests/$n.rc" 2>/dev/null || echo 99)
-	rm -f "tests/$n.rc"
+	rc=$(cat "$rcdir/$n" 2>/dev/null || echo 99)
+	rm -f "$rcdir/$n"
 	case $rc in
 	0)	echo "PASS: $n"
 		pass=$((pass + 1)) ;;
