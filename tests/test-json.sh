@@ -25,6 +25,12 @@ test "$st" = 3
 # A command error and a usage error.
 $NBDCLI --json -c '-list; bogus' >> "$out" || st=$?
 test "$st" = 2
+# An engine failure carries its kind: zeros are not an NBD greeting.
+st=0
+$NBDCLI --json [ sh -c 'exec head -c 18 /dev/zero' ] -c 'list' >> "$out" || st=$?
+test "$st" = 1
+# The catalogue of flags.
+$NBDCLI --json --list-flags >> "$out"
 # The audit.
 $NBDCLI --json check [ nbdkit -s memory 1M ] abort unknown-option >> "$out"
 $NBDCLI --json check --list >> "$out"
@@ -41,7 +47,8 @@ required = {
     "block_status": ["context_id", "context", "extents"],
     "tls": ["epoch", "version", "cipher", "mac", "key_exchange",
             "credentials", "verification"],
-    "flag": ["id", "evidence", "rule", "epoch"],
+    "flag": ["id", "evidence", "rule", "level", "epoch"],
+    "flag_info": ["id", "level", "rule", "section", "how"],
     "note": ["message"],
     "error": ["message", "command"],
     "closed": ["reason"],
@@ -72,6 +79,7 @@ by_message = {
                        "length", "offset"],
 }
 seen = set()
+kinds = set()
 for n, line in enumerate(open(sys.argv[1]), 1):
     obj = json.loads(line)           # every line parses
     ev = obj["event"]
@@ -87,7 +95,14 @@ for n, line in enumerate(open(sys.argv[1]), 1):
     seen.add(ev)
     if ev == "flag":
         assert obj["id"] == "tls-state-kept-sr", line
-want = {"connected", "greeting", "client_flags", "option", "option_reply",
+        assert obj["level"] == "MUST", line
+    if ev == "error" and "kind" in obj:
+        kinds.add(obj["kind"])
+    if ev == "flag_info":
+        assert obj["level"] in ("MUST", "SHOULD"), line
+        assert obj["rule"] and obj["section"] and obj["how"], line
+assert "not-nbd" in kinds, "no error of kind not-nbd: %s" % kinds
+want = {"flag_info", "connected", "greeting", "client_flags", "option", "option_reply",
         "request", "simple_reply", "structured_chunk", "data",
         "block_status", "tls", "flag", "state", "output", "error",
         "closed", "check", "probe", "probe_info", "check_summary"}
