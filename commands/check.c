@@ -260,8 +260,11 @@ send_request (struct ctx *c, uint16_t type, uint16_t flags, uint64_t off,
   return session_request (c->s, &r, res);
 }
 
+/* The length of a probe's request: 512 bytes, or the whole export when
+ * it is smaller.
+ */
 static uint64_t
-small (struct ctx *c)
+small_length (struct ctx *c)
 {
   return c->size >= 512 ? 512 : c->size;
 }
@@ -273,7 +276,7 @@ small (struct ctx *c)
  * (SKIP when the probe does not apply).
  */
 static int
-sr_then_tls (struct ctx *c, enum verdict *v)
+sr_then_starttls (struct ctx *c, enum verdict *v)
 {
   int64_t r;
 
@@ -301,7 +304,7 @@ p_tls_reset_sr_df (struct ctx *c)
   enum verdict v;
   int64_t r;
 
-  if (sr_then_tls (c, &v) == -1)
+  if (sr_then_starttls (c, &v) == -1)
     return v;
   r = send_info (c, NBD_OPT_INFO, c->export, 0xffff);
   if (r != NBD_REP_ACK)
@@ -334,19 +337,19 @@ p_tls_reset_sr_read (struct ctx *c)
   enum verdict v;
   int64_t r;
 
-  if (sr_then_tls (c, &v) == -1)
+  if (sr_then_starttls (c, &v) == -1)
     return v;
   r = send_info (c, NBD_OPT_GO, c->export, 0xffff);
   if (r != NBD_REP_ACK)
     return conclude (c, V_ERROR, "GO after STARTTLS: %s", reply_name (r));
-  if (send_request (c, NBD_CMD_READ, 0, 0, small (c), &res) == -1)
+  if (send_request (c, NBD_CMD_READ, 0, 0, small_length (c), &res) == -1)
     return conclude (c, V_ERROR, "READ: %s", c->s->err.msg);
   if (res.form == 1) {
     /* The control: without any structured reply request? */
     end_politely (c);
     if (fresh_connection (c, -1) == 0 && start_tls (c) == 0
         && send_info (c, NBD_OPT_GO, c->export, 0xffff) == NBD_REP_ACK
-        && send_request (c, NBD_CMD_READ, 0, 0, small (c), &res) == 0
+        && send_request (c, NBD_CMD_READ, 0, 0, small_length (c), &res) == 0
         && res.form == 1)
       return conclude (c, V_FLAG, "sr; starttls; go; read: a structured reply, but so "
                   "does starttls; go; read with no structured reply "
@@ -369,7 +372,7 @@ p_tls_sr_again (struct ctx *c)
   enum verdict v;
   int64_t r;
 
-  if (sr_then_tls (c, &v) == -1)
+  if (sr_then_starttls (c, &v) == -1)
     return v;
   r = send_option (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
   if (r == NBD_REP_ERR_INVALID)
@@ -380,7 +383,7 @@ p_tls_sr_again (struct ctx *c)
   r = send_info (c, NBD_OPT_GO, c->export, 0xffff);
   if (r != NBD_REP_ACK)
     return conclude (c, V_ERROR, "GO: %s", reply_name (r));
-  if (send_request (c, NBD_CMD_READ, 0, 0, small (c), &res) == -1)
+  if (send_request (c, NBD_CMD_READ, 0, 0, small_length (c), &res) == -1)
     return conclude (c, V_ERROR, "READ: %s", c->s->err.msg);
   if (res.form != 1)
     return conclude (c, V_FLAG, "structured replies negotiated after "
@@ -392,13 +395,13 @@ p_tls_sr_again (struct ctx *c)
 
 /* Block status after GO: did a chunk come for context K? */
 static enum verdict
-status_for (struct ctx *c, uint32_t k, bool want, const char *what)
+block_status_for (struct ctx *c, uint32_t k, bool want, const char *what)
 {
   struct xresult res;
   size_t i;
   bool got = false;
 
-  if (send_request (c, NBD_CMD_BLOCK_STATUS, 0, 0, small (c) ? small (c) : 1,
+  if (send_request (c, NBD_CMD_BLOCK_STATUS, 0, 0, small_length (c) ? small_length (c) : 1,
                &res) == -1) {
     if (!want && c->s->phase == PHASE_DISCONNECTED)
       return conclude (c, V_PASS, "%s: the server hard-disconnected "
@@ -423,7 +426,7 @@ status_for (struct ctx *c, uint32_t k, bool want, const char *what)
 }
 
 static uint32_t
-first_ctx (struct ctx *c)
+first_context_id (struct ctx *c)
 {
   return c->s->cur.nctx ? c->s->cur.ctx[0].id : 0xffffffff;
 }
@@ -432,7 +435,7 @@ first_ctx (struct ctx *c)
  * probes need them.  0, or -1 with the evidence of what failed.
  */
 static int
-sr_smc (struct ctx *c)
+sr_and_base_allocation (struct ctx *c)
 {
   int64_t r = send_option (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
 
@@ -463,13 +466,13 @@ p_tls_reset_meta (struct ctx *c)
   r = send_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 1, "base:allocation");
   if (r != NBD_REP_ACK || c->s->cur.nctx == 0)
     return conclude (c, V_SKIP, "SET_META_CONTEXT before TLS: %s", reply_name (r));
-  k = first_ctx (c);
+  k = first_context_id (c);
   if (start_tls (c) == -1)
     return V_ERROR;
   if (send_option (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0) != NBD_REP_ACK
       || send_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
     return conclude (c, V_ERROR, "sr; go after STARTTLS failed");
-  return status_for (c, k, false, "sr; smc base:allocation; starttls; sr; "
+  return block_status_for (c, k, false, "sr; smc base:allocation; starttls; sr; "
                      "go; block-status");
 }
 
@@ -478,11 +481,11 @@ p_tls_meta_after (struct ctx *c)
 {
   if (fresh_connection (c, -1) == -1 || start_tls (c) == -1)
     return V_ERROR;
-  if (sr_smc (c) == -1)
+  if (sr_and_base_allocation (c) == -1)
     return V_ERROR;
   if (send_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
     return conclude (c, V_ERROR, "GO failed");
-  return status_for (c, first_ctx (c), true,
+  return block_status_for (c, first_context_id (c), true,
                      "starttls; sr; smc; go; block-status");
 }
 
@@ -504,7 +507,7 @@ p_tls_reset_mixed (struct ctx *c)
   if (send_option (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0) != NBD_REP_ACK
       || send_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
     return conclude (c, V_ERROR, "sr; go after STARTTLS failed");
-  return status_for (c, acked ? c->s->prev.nctx ? c->s->prev.ctx[0].id : 0
+  return block_status_for (c, acked ? c->s->prev.nctx ? c->s->prev.ctx[0].id : 0
                      : 0xfffffffe, false, "starttls; sr; go; block-status");
 }
 
@@ -525,7 +528,7 @@ p_tls_reset_eh (struct ctx *c)
     return V_ERROR;
   if (send_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
     return conclude (c, V_ERROR, "GO failed: %s", reply_name (c->s->last_reply));
-  if (send_request (c, NBD_CMD_READ, 0, 0, small (c), &res) == -1) {
+  if (send_request (c, NBD_CMD_READ, 0, 0, small_length (c), &res) == -1) {
     if (c->s->phase == PHASE_DISCONNECTED)
       return conclude (c, V_FLAG, "eh; starttls; go; compact read: the server treated the "
                   "compact request as garbage and closed");
@@ -671,7 +674,7 @@ p_starttls_plaintext (struct ctx *c)
 
 /* FORCEDTLS: every option before TLS gets TLS_REQD. */
 static enum verdict
-forced_one (struct ctx *c, uint32_t opt)
+forced_tls_refuses (struct ctx *c, uint32_t opt)
 {
   int64_t r;
 
@@ -708,21 +711,21 @@ forced_one (struct ctx *c, uint32_t opt)
 }
 
 static enum verdict p_forced_list (struct ctx *c)
-{ return forced_one (c, NBD_OPT_LIST); }
+{ return forced_tls_refuses (c, NBD_OPT_LIST); }
 static enum verdict p_forced_info (struct ctx *c)
-{ return forced_one (c, NBD_OPT_INFO); }
+{ return forced_tls_refuses (c, NBD_OPT_INFO); }
 static enum verdict p_forced_go (struct ctx *c)
-{ return forced_one (c, NBD_OPT_GO); }
+{ return forced_tls_refuses (c, NBD_OPT_GO); }
 static enum verdict p_forced_sr (struct ctx *c)
-{ return forced_one (c, NBD_OPT_STRUCTURED_REPLY); }
+{ return forced_tls_refuses (c, NBD_OPT_STRUCTURED_REPLY); }
 static enum verdict p_forced_lmc (struct ctx *c)
-{ return forced_one (c, NBD_OPT_LIST_META_CONTEXT); }
+{ return forced_tls_refuses (c, NBD_OPT_LIST_META_CONTEXT); }
 static enum verdict p_forced_smc (struct ctx *c)
-{ return forced_one (c, NBD_OPT_SET_META_CONTEXT); }
+{ return forced_tls_refuses (c, NBD_OPT_SET_META_CONTEXT); }
 static enum verdict p_forced_eh (struct ctx *c)
-{ return forced_one (c, NBD_OPT_EXTENDED_HEADERS); }
+{ return forced_tls_refuses (c, NBD_OPT_EXTENDED_HEADERS); }
 static enum verdict p_forced_unknown (struct ctx *c)
-{ return forced_one (c, 0x1234); }
+{ return forced_tls_refuses (c, 0x1234); }
 
 static enum verdict
 p_forced_export_name (struct ctx *c)
@@ -760,7 +763,7 @@ p_forced_abort (struct ctx *c)
  * if one is, ERROR if one is missing, else PASS.
  */
 static enum verdict
-no_tls_reqd (const int64_t *r, int n)
+judge_no_tls_reqd (const int64_t *r, int n)
 {
   int i;
 
@@ -787,7 +790,7 @@ p_no_tls_reqd_after_tls (struct ctx *c)
   add_evidence (c, "after TLS: INFO of a missing export → %s", reply_name (r[0]));
   add_evidence (c, "unknown option → %s", reply_name (r[1]));
   add_evidence (c, "LIST → %s", reply_name (r[2]));
-  v = no_tls_reqd (r, 3);
+  v = judge_no_tls_reqd (r, 3);
   if (v == V_PASS && r[1] != NBD_REP_ERR_UNSUP)
     return V_WARN;
   return v;
@@ -808,7 +811,7 @@ p_selective_scope (struct ctx *c)
   add_evidence (c, "LIST → %s", reply_name (r[1]));
   add_evidence (c, "LIST_META_CONTEXT → %s", reply_name (r[2]));
   add_evidence (c, "unknown → %s", reply_name (r[3]));
-  return no_tls_reqd (r, 4);
+  return judge_no_tls_reqd (r, 4);
 }
 
 static enum verdict
@@ -831,7 +834,7 @@ p_notls_options (struct ctx *c)
   /* A NOTLS server may refuse the options for other reasons; only
    * TLS_REQD is wrong here.
    */
-  return no_tls_reqd (r, 4) == V_FLAG ? V_FLAG : V_PASS;
+  return judge_no_tls_reqd (r, 4) == V_FLAG ? V_FLAG : V_PASS;
 }
 
 static enum verdict
@@ -883,7 +886,7 @@ p_meta_before_sr (struct ctx *c)
   if (send_option (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0) != NBD_REP_ACK
       || send_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
     return conclude (c, V_ERROR, "sr; go failed");
-  v = status_for (c, 0xfffffffe, false, "sr; go; block-status");
+  v = block_status_for (c, 0xfffffffe, false, "sr; go; block-status");
   if (v == V_FLAG)
     return V_WARN;              /* the rule is a SHOULD */
   if (v == V_PASS && acked)
@@ -899,14 +902,14 @@ p_meta_replaced (struct ctx *c)
 
   if (probe_connection (c) == -1)
     return V_ERROR;
-  if (sr_smc (c) == -1)
+  if (sr_and_base_allocation (c) == -1)
     return V_ERROR;
-  k = first_ctx (c);
+  k = first_context_id (c);
   if (send_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 0) != NBD_REP_ACK)
     return conclude (c, V_ERROR, "the empty SET: %s", reply_name (c->s->last_reply));
   if (send_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
     return conclude (c, V_ERROR, "GO failed");
-  return status_for (c, k, false, "smc base:allocation; smc (none); go; "
+  return block_status_for (c, k, false, "smc base:allocation; smc (none); go; "
                      "block-status");
 }
 
@@ -919,9 +922,9 @@ p_meta_failed_set (struct ctx *c)
 
   if (probe_connection (c) == -1)
     return V_ERROR;
-  if (sr_smc (c) == -1)
+  if (sr_and_base_allocation (c) == -1)
     return V_ERROR;
-  k = first_ctx (c);
+  k = first_context_id (c);
   /* A query whose length runs past the option. */
   bytes_put_u32 (&b, strlen (c->export));
   bytes_put (&b, c->export, strlen (c->export));
@@ -937,7 +940,7 @@ p_meta_failed_set (struct ctx *c)
     return V_FLAG;
   if (send_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
     return conclude (c, V_ERROR, "GO failed");
-  return status_for (c, k, false, "go; block-status");
+  return block_status_for (c, k, false, "go; block-status");
 }
 
 static enum verdict
@@ -950,12 +953,12 @@ p_meta_export_binding (struct ctx *c)
     return conclude (c, V_SKIP, "needs a second export (the server lists one)");
   if (probe_connection (c) == -1)
     return V_ERROR;
-  if (sr_smc (c) == -1)
+  if (sr_and_base_allocation (c) == -1)
     return V_ERROR;
-  k = first_ctx (c);
+  k = first_context_id (c);
   if (send_info (c, NBD_OPT_GO, c->other_export, 0xffff) != NBD_REP_ACK)
     return conclude (c, V_ERROR, "GO \"%s\" failed", c->other_export);
-  v = status_for (c, k, false, "smc for one export; go another; "
+  v = block_status_for (c, k, false, "smc for one export; go another; "
                   "block-status");
   return v == V_FLAG ? V_WARN : v;
 }
@@ -1028,7 +1031,7 @@ p_meta_status (struct ctx *c)
 
   if (probe_connection (c) == -1)
     return V_ERROR;
-  if (sr_smc (c) == -1)
+  if (sr_and_base_allocation (c) == -1)
     return V_ERROR;
   if (send_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
     return conclude (c, V_ERROR, "GO: %s", reply_name (c->s->last_reply));
@@ -1171,7 +1174,7 @@ p_info_go_consistent (struct ctx *c)
   if (size != c->s->cur.size || fl != c->s->cur.tflags)
     return V_FLAG;
   /* A READ without structured replies: the engine checks its form. */
-  if (c->size && send_request (c, NBD_CMD_READ, 0, 0, small (c), &res) == 0)
+  if (c->size && send_request (c, NBD_CMD_READ, 0, 0, small_length (c), &res) == 0)
     add_evidence (c, "read: a %s reply", res.form == 0 ? "simple" : "structured");
   return V_PASS;
 }
@@ -1365,7 +1368,7 @@ static const struct probe probes[] = {
 
 /* Why a probe does not apply, or NULL. */
 static const char *
-inapplicable (const struct ctx *c, unsigned needs, char *buf, size_t len)
+why_inapplicable (const struct ctx *c, unsigned needs, char *buf, size_t len)
 {
   if ((needs & N_FORCED) && c->mode != MODE_FORCED)
     return snprintf (buf, len, "the server is in %s mode, not FORCEDTLS",
@@ -1461,7 +1464,7 @@ discover (struct ctx *c)
 }
 
 static bool
-selected (const struct probe *p, struct args *a, int first)
+probe_selected (const struct probe *p, struct args *a, int first)
 {
   int i;
 
@@ -1574,7 +1577,7 @@ run_probe (struct ctx *c, const struct probe *p)
   c->ev[0] = '\0';
   audit_clear (&c->rec);
   session_clear_error (s);
-  na = inapplicable (c, p->needs, why, sizeof why);
+  na = why_inapplicable (c, p->needs, why, sizeof why);
   if (na) {
     snprintf (c->ev, sizeof c->ev, "%.1200s", na);
     v = V_SKIP;
@@ -1639,7 +1642,7 @@ run_check (struct session *user, struct args *a, int first_id)
   for (p = probes; p->id; p++) {
     enum verdict v;
 
-    if (!selected (p, a, first_id))
+    if (!probe_selected (p, a, first_id))
       continue;
     v = run_probe (&c, p);
     counts[v]++;
