@@ -264,157 +264,103 @@ check_block_status (struct session *s, struct rstate *st, const uint8_t *p,
   ev_block_status (s, id, c ? c->name : NULL, p, ext, n);
 }
 
-/* Reads and checks one structured or extended chunk.  *DONE is set by
- * the DONE flag.
+/* An OFFSET_DATA chunk, after its header: checks its size against the
+ * request, then reads its offset and streams its data.
  */
 static int
-read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
-            bool ext, bool *done)
+read_data_chunk (struct session *s, struct rstate *st, uint8_t *h,
+                 size_t hl, const struct nbd_reply_hdr *hdr, bool ext)
 {
-  uint8_t h[40];
-  size_t hl = ext ? 32 : 20;
-  struct nbd_reply_hdr hdr;
   const struct xreq *r = st->r;
   enum io_status io;
-  uint8_t *p = NULL, *frame = NULL;
-  uint8_t small[256];
-  const char *bad;
+  uint8_t ob[8];
+  uint64_t off, dlen;
 
-  memcpy (h, first4, 4);
-  io = session_rd (s, h + 4, hl - 4);
-  if (io != IO_OK)
-    return session_io_failed (s, io, "reply chunk header");
-  if (ext)
-    nbd_decode_extended_hdr (h, &hdr);
-  else
-    nbd_decode_structured_hdr (h, &hdr);
-  ev_reply_hdr (s, &hdr, ext ? 2 : 1);
-  *done = hdr.flags & NBD_REPLY_FLAG_DONE;
-
-  if (hdr.cookie != s->next_cookie - 1)
-    ev_flag (s, F_COOKIE_MISMATCH, "chunk cookie %" PRIu64 ", request cookie %" PRIu64,
-             hdr.cookie, s->next_cookie - 1);
-  if (ext && hdr.offset != r->offset)
-    ev_flag (s, F_EXTENDED_OFFSET_ECHO,
-             "chunk offset %" PRIu64 ", request offset %" PRIu64,
-             hdr.offset, r->offset);
-  if (hdr.flags & ~NBD_REPLY_FLAG_DONE)
-    ev_flag (s, F_REPLY_FLAGS_UNKNOWN, "chunk flags 0x%04x", hdr.flags);
-
-  if (hdr.type == NBD_REPLY_TYPE_OFFSET_DATA) {
-    uint8_t ob[8];
-    uint64_t off, dlen;
-
-    if (r->type != NBD_CMD_READ)
-      ev_flag (s, F_CHUNK_TYPE_FOR_COMMAND, "OFFSET_DATA chunk for %s",
-               cmd_name (r->type));
-    if (hdr.length < 9) {
-      ev_flag (s, F_CHUNK_LENGTH,
-               "OFFSET_DATA chunk of %" PRIu64 " bytes", hdr.length);
-      if (hdr.length < 8) {
-        ev_error (s, ERR_FRAMING, "cannot decode the chunk; the framing is lost");
-        session_close (s, "framing lost");
-        return -1;
-      }
-    }
-    if (hdr.length - 8 > r->length + UINT64_C (0)
-        && hdr.length - 8 > session_max_payload (s)) {
-      ev_flag (s, F_CHUNK_OUTSIDE_REQUEST,
-               "OFFSET_DATA chunk of %" PRIu64 " bytes for a %" PRIu64
-               "-byte read", hdr.length, r->length);
-      ev_error (s, ERR_FRAMING, "refusing to read a data chunk larger than the request; "
-                "the framing is lost");
+  if (r->type != NBD_CMD_READ)
+    ev_flag (s, F_CHUNK_TYPE_FOR_COMMAND, "OFFSET_DATA chunk for %s",
+             cmd_name (r->type));
+  if (hdr->length < 9) {
+    ev_flag (s, F_CHUNK_LENGTH,
+             "OFFSET_DATA chunk of %" PRIu64 " bytes", hdr->length);
+    if (hdr->length < 8) {
+      ev_error (s, ERR_FRAMING, "cannot decode the chunk; the framing is "
+                "lost");
       session_close (s, "framing lost");
       return -1;
     }
-    io = session_rd (s, ob, 8);
-    if (io != IO_OK)
-      return session_io_failed (s, io, "OFFSET_DATA offset");
-    memcpy (h + hl, ob, 8);     /* h has room: hl + 8 <= 40 */
-    ev_wire (s, false, ext ? WIRE_EXT_CHUNK : WIRE_CHUNK, h, hl + 8,
-             hl + hdr.length);
-    off = get_u64 (ob);
-    dlen = hdr.length - 8;
-    return read_data (s, st, off, dlen, place (s, st, off, dlen,
-                                               "OFFSET_DATA"));
   }
-
-  /* Other chunks are small: read them whole, within a bound. */
-  if (hdr.length > MAX_STATUS_CHUNK) {
-    if (hdr.type == NBD_REPLY_TYPE_ERROR
-        || hdr.type == NBD_REPLY_TYPE_ERROR_OFFSET)
-      ev_flag (s, F_CHUNK_LENGTH, "an error chunk of %" PRIu64 " bytes",
-               hdr.length);
-    ev_error (s, ERR_LIMIT, "a %s chunk of %" PRIu64 " bytes is more than nbdcli "
-              "accepts; the framing is lost",
-              nbd_name_or_unknown (nbd_reply_type_names, hdr.type),
-              hdr.length);
-    session_close (s, "chunk too long");
+  if (hdr->length - 8 > r->length
+      && hdr->length - 8 > session_max_payload (s)) {
+    ev_flag (s, F_CHUNK_OUTSIDE_REQUEST,
+             "OFFSET_DATA chunk of %" PRIu64 " bytes for a %" PRIu64
+             "-byte read", hdr->length, r->length);
+    ev_error (s, ERR_FRAMING, "refusing to read a data chunk larger than "
+              "the request; the framing is lost");
+    session_close (s, "framing lost");
     return -1;
   }
-  /* Small chunks (the usual holes, errors and short block status) use
-   * a buffer on the stack: an endless stream of them costs no heap.
-   */
-  if (hl + hdr.length <= sizeof small)
-    frame = small;
-  else
-    frame = xmalloc (hl + hdr.length);
-  memcpy (frame, h, hl);
-  p = frame + hl;
-  io = session_rd (s, p, hdr.length);
-  if (io != IO_OK) {
-    if (frame != small)
-      free (frame);
-    return session_io_failed (s, io, "reply chunk");
-  }
-  ev_wire (s, false, ext ? WIRE_EXT_CHUNK : WIRE_CHUNK, frame,
-           hl + hdr.length, hl + hdr.length);
+  io = session_rd (s, ob, 8);
+  if (io != IO_OK)
+    return session_io_failed (s, io, "OFFSET_DATA offset");
+  memcpy (h + hl, ob, 8);       /* h has room: hl + 8 <= 40 */
+  ev_wire (s, false, ext ? WIRE_EXT_CHUNK : WIRE_CHUNK, h, hl + 8,
+           hl + hdr->length);
+  off = get_u64 (ob);
+  dlen = hdr->length - 8;
+  return read_data (s, st, off, dlen, place (s, st, off, dlen,
+                                             "OFFSET_DATA"));
+}
 
-  switch (hdr.type) {
+/* Judges a chunk other than OFFSET_DATA, whose payload P was read whole.
+ * Returns 0, or -1 when writing the read data failed.
+ */
+static int
+judge_small_chunk (struct session *s, struct rstate *st,
+                   const struct nbd_reply_hdr *hdr, const uint8_t *p,
+                   bool done)
+{
+  const struct xreq *r = st->r;
+  const char *bad;
+
+  switch (hdr->type) {
   case NBD_REPLY_TYPE_NONE:
-    if (hdr.length != 0)
+    if (hdr->length != 0)
       ev_flag (s, F_CHUNK_LENGTH,
-               "NONE chunk of %" PRIu64 " bytes", hdr.length);
-    if (!*done)
+               "NONE chunk of %" PRIu64 " bytes", hdr->length);
+    if (!done)
       ev_flag (s, F_NONE_WITHOUT_DONE, "NONE chunk without the DONE flag");
     break;
   case NBD_REPLY_TYPE_OFFSET_HOLE: {
     uint64_t off;
     uint32_t size;
+
     if (r->type != NBD_CMD_READ)
       ev_flag (s, F_CHUNK_TYPE_FOR_COMMAND, "OFFSET_HOLE chunk for %s",
                cmd_name (r->type));
     if (r->flags & NBD_CMD_FLAG_DF)
       ev_flag (s, F_HOLE_WITH_DF, "OFFSET_HOLE chunk for a DF read");
-    bad = nbd_decode_offset_hole (p, hdr.length, &off, &size);
-    if (bad && hdr.length == 12) {
-      ev_flag (s, F_CHUNK_LENGTH, "%s", bad);
-      break;
-    }
+    bad = nbd_decode_offset_hole (p, hdr->length, &off, &size);
     if (bad) {
       ev_flag (s, F_CHUNK_LENGTH, "%s", bad);
       break;
     }
     ev_hole (s, off, size);
     if (place (s, st, off, size, "OFFSET_HOLE")
-        && sink_zeroes (s, r, off, size) == -1) {
-      if (frame != small)
-        free (frame);
+        && sink_zeroes (s, r, off, size) == -1)
       return -1;
-    }
     break;
   }
   case NBD_REPLY_TYPE_BLOCK_STATUS:
   case NBD_REPLY_TYPE_BLOCK_STATUS_EXT: {
-    bool bext = hdr.type == NBD_REPLY_TYPE_BLOCK_STATUS_EXT;
+    bool bext = hdr->type == NBD_REPLY_TYPE_BLOCK_STATUS_EXT;
     uint32_t id;
     size_t n;
 
     if (r->type != NBD_CMD_BLOCK_STATUS)
       ev_flag (s, F_CHUNK_TYPE_FOR_COMMAND,
                "block status chunk for %s", cmd_name (r->type));
-    bad = nbd_decode_block_status (p, hdr.length, bext, &id, &n);
-    if (hdr.length >= 4)
+    bad = nbd_decode_block_status (p, hdr->length, bext, &id, &n);
+    if (hdr->length >= 4)
       saw_context (s, st, get_u32 (p));
     if (bad) {
       ev_flag (s, strstr (bad, "no extents") ? F_BLOCK_STATUS_NO_EXTENTS
@@ -430,19 +376,19 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
   case NBD_REPLY_TYPE_ERROR:
   case NBD_REPLY_TYPE_ERROR_OFFSET: {
     struct nbd_chunk_error e;
-    bad = nbd_decode_chunk_error (hdr.type, p, hdr.length, &e);
+
+    st->res->error = true;
+    bad = nbd_decode_chunk_error (hdr->type, p, hdr->length, &e);
     if (bad) {
       ev_flag (s, F_CHUNK_LENGTH, "%s", bad);
-      st->res->error = true;
       break;
     }
-    ev_error_chunk (s, hdr.type, &e);
-    st->res->error = true;
+    ev_error_chunk (s, hdr->type, &e);
     st->res->errval = e.error;
     if (e.error == 0)
       ev_flag (s, F_ERROR_VALUE_ZERO, "error chunk with error 0");
     check_errval (s, e.error, "the error chunk");
-    if (hdr.type == NBD_REPLY_TYPE_ERROR_OFFSET
+    if (hdr->type == NBD_REPLY_TYPE_ERROR_OFFSET
         && (e.offset < r->offset || e.offset >= r->offset + r->length))
       ev_flag (s, F_CHUNK_OUTSIDE_REQUEST,
                "error offset %" PRIu64 " outside the request", e.offset);
@@ -451,26 +397,94 @@ read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
   default: {
     /* Unknown types are shown raw: the first bytes in hex. */
     char hex[3 * 32 + 1];
-    size_t i, n = hdr.length < 32 ? hdr.length : 32;
+    size_t i, n = hdr->length < 32 ? hdr->length : 32;
 
     for (i = 0; i < n; i++)
       snprintf (hex + 3 * i, 4, "%s%02x", i ? " " : "", p[i]);
     hex[n ? 3 * n - 1 : 0] = '\0';
-    ev_note (s, "raw payload (%" PRIu64 " bytes): %s%s", hdr.length, hex,
-             hdr.length > n ? " ..." : "");
-    if (hdr.type & 0x8000) {
+    ev_note (s, "raw payload (%" PRIu64 " bytes): %s%s", hdr->length, hex,
+             hdr->length > n ? " ..." : "");
+    if (hdr->type & 0x8000) {
       st->res->error = true;
       ev_note (s, "unknown error chunk type 0x%04x: the request failed",
-               hdr.type);
+               hdr->type);
     }
     else
-      ev_flag (s, F_CHUNK_TYPE_UNKNOWN,
-               "chunk type %u", hdr.type);
+      ev_flag (s, F_CHUNK_TYPE_UNKNOWN, "chunk type %u", hdr->type);
   }
+  }
+  return 0;
+}
+
+/* One structured or extended chunk: its header and the checks every
+ * chunk gets, then its payload by type.
+ */
+static int
+read_chunk (struct session *s, struct rstate *st, const uint8_t *first4,
+            bool ext, bool *done)
+{
+  uint8_t h[40];
+  size_t hl = ext ? 32 : 20;
+  struct nbd_reply_hdr hdr;
+  const struct xreq *r = st->r;
+  enum io_status io;
+  uint8_t small[256], *frame;
+  int ret;
+
+  memcpy (h, first4, 4);
+  io = session_rd (s, h + 4, hl - 4);
+  if (io != IO_OK)
+    return session_io_failed (s, io, "reply chunk header");
+  if (ext)
+    nbd_decode_extended_hdr (h, &hdr);
+  else
+    nbd_decode_structured_hdr (h, &hdr);
+  ev_reply_hdr (s, &hdr, ext ? 2 : 1);
+  *done = hdr.flags & NBD_REPLY_FLAG_DONE;
+
+  if (hdr.cookie != s->next_cookie - 1)
+    ev_flag (s, F_COOKIE_MISMATCH, "chunk cookie %" PRIu64 ", request "
+             "cookie %" PRIu64, hdr.cookie, s->next_cookie - 1);
+  if (ext && hdr.offset != r->offset)
+    ev_flag (s, F_EXTENDED_OFFSET_ECHO,
+             "chunk offset %" PRIu64 ", request offset %" PRIu64,
+             hdr.offset, r->offset);
+  if (hdr.flags & ~NBD_REPLY_FLAG_DONE)
+    ev_flag (s, F_REPLY_FLAGS_UNKNOWN, "chunk flags 0x%04x", hdr.flags);
+
+  if (hdr.type == NBD_REPLY_TYPE_OFFSET_DATA)
+    return read_data_chunk (s, st, h, hl, &hdr, ext);
+
+  /* Other chunks are small: read them whole, within a bound. */
+  if (hdr.length > MAX_STATUS_CHUNK) {
+    if (hdr.type == NBD_REPLY_TYPE_ERROR
+        || hdr.type == NBD_REPLY_TYPE_ERROR_OFFSET)
+      ev_flag (s, F_CHUNK_LENGTH, "an error chunk of %" PRIu64 " bytes",
+               hdr.length);
+    ev_error (s, ERR_LIMIT, "a %s chunk of %" PRIu64 " bytes is more than "
+              "nbdcli accepts; the framing is lost",
+              nbd_name_or_unknown (nbd_reply_type_names, hdr.type),
+              hdr.length);
+    session_close (s, "chunk too long");
+    return -1;
+  }
+  /* Small chunks (the usual holes, errors and short block status) use
+   * a buffer on the stack: an endless stream of them costs no heap.
+   */
+  frame = hl + hdr.length <= sizeof small ? small
+    : xmalloc (hl + hdr.length);
+  memcpy (frame, h, hl);
+  io = session_rd (s, frame + hl, hdr.length);
+  if (io != IO_OK)
+    ret = session_io_failed (s, io, "reply chunk");
+  else {
+    ev_wire (s, false, ext ? WIRE_EXT_CHUNK : WIRE_CHUNK, frame,
+             hl + hdr.length, hl + hdr.length);
+    ret = judge_small_chunk (s, st, &hdr, frame + hl, *done);
   }
   if (frame != small)
     free (frame);
-  return 0;
+  return ret;
 }
 
 static int
