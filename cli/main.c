@@ -99,6 +99,38 @@ struct action {
   const char *arg;
 };
 
+/* A server nbdcli started never outlives it: a signal that ends
+ * nbdcli stops and reaps the servers first.
+ */
+static void
+on_fatal_signal (int sig)
+{
+  transport_kill_children ();
+  signal (sig, SIG_DFL);
+  raise (sig);
+}
+
+static void
+kill_children_at_exit (void)
+{
+  transport_kill_children ();
+}
+
+static void
+catch_fatal_signals (void)
+{
+  static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+  struct sigaction sa = { .sa_handler = on_fatal_signal };
+  size_t i;
+
+  sigemptyset (&sa.sa_mask);
+  for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    sigaddset (&sa.sa_mask, sigs[i]);
+  for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    sigaction (sigs[i], &sa, NULL);
+  atexit (kill_children_at_exit);
+}
+
 static void
 list_commands (void)
 {
@@ -123,6 +155,7 @@ main (int argc, char *argv[])
   int first_id = 0;
 
   signal (SIGPIPE, SIG_IGN);
+  catch_fatal_signals ();
   session_init (&s);
 
   /* "[ SERVER-CMD ARGS... ]" is taken out before option parsing: all of
