@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "lineedit.h"
 #include "nbdcli.h"
+#include "wire.h"
 
 /* Built with AddressSanitizer?  (Tests then skip their memory limits.) */
 #if defined (__SANITIZE_ADDRESS__)
@@ -153,6 +155,7 @@ main (int argc, char *argv[])
   const char *target = NULL;
   bool connect_failed = false, check_list = false, check_mode = false;
   int first_id = 0;
+  bool b;
 
   signal (SIGPIPE, SIG_IGN);
   catch_fatal_signals ();
@@ -216,6 +219,9 @@ main (int argc, char *argv[])
       apply_setting (&s, "tls-hostname", optarg);
       break;
     case OPT_TLS_VERIFY:
+      /* --tls-verify-peer no as well as --tls-verify-peer=no. */
+      if (!optarg && optind < ac && nbd_parse_bool (av[optind], &b) == 0)
+        optarg = av[optind++];
       if (apply_setting (&s, "tls-verify-peer", optarg ? optarg : "yes")
           != CMD_OK)
         exit (CMD_USAGE);
@@ -230,13 +236,20 @@ main (int argc, char *argv[])
       check_list = true;
       break;
     case OPT_TRACE:
-      if (!optarg || strcmp (optarg, "on") == 0)
+      /* --trace, --trace=hex, --trace hex, --trace=off, ... */
+      if (!optarg && optind < ac
+          && (strcasecmp (av[optind], "hex") == 0
+              || nbd_parse_bool (av[optind], &b) == 0))
+        optarg = av[optind++];
+      if (!optarg)
         cli.trace = 1;
-      else if (strcmp (optarg, "hex") == 0)
+      else if (strcasecmp (optarg, "hex") == 0)
         cli.trace = 2;
+      else if (nbd_parse_bool (optarg, &b) == 0)
+        cli.trace = b;
       else {
-        fprintf (stderr, "%s: --trace=%s: expected on or hex\n",
-                 cli.progname, optarg);
+        fprintf (stderr, "%s: --trace=%s: expected hex, or " NBD_BOOL_WORDS
+                 "\n", cli.progname, optarg);
         exit (CMD_USAGE);
       }
       break;

@@ -24,20 +24,6 @@ do_state (struct session *s, struct args *a)
   return CMD_OK;
 }
 
-static int
-parse_bool (const char *v, bool *out)
-{
-  if (!strcasecmp (v, "on") || !strcasecmp (v, "yes")
-      || !strcasecmp (v, "true") || !strcmp (v, "1"))
-    *out = true;
-  else if (!strcasecmp (v, "off") || !strcasecmp (v, "no")
-           || !strcasecmp (v, "false") || !strcmp (v, "0"))
-    *out = false;
-  else
-    return -1;
-  return 0;
-}
-
 static void
 set_str (char **p, const char *v)
 {
@@ -101,25 +87,31 @@ apply_setting (struct session *s, const char *name, const char *v)
   else if (strcmp (name, "client-flags") == 0) {
     if (strcmp (v, "auto") == 0)
       s->client_flags_override = -1;
-    else if (parse_u64 (v, &n) == -1 || n > UINT32_MAX)
-      return cmd_error ("client-flags: \"%s\" is not auto or a 32-bit "
-                        "number", v);
+    else if (parse_u64 (v, &n) == -1 || n > UINT32_MAX) {
+      cmd_error ("client-flags: \"%s\" is not auto or a 32-bit "
+                 "number", v);
+      return CMD_USAGE;
+    }
     else
       s->client_flags_override = n;
   }
   else if (strcmp (name, "timeout") == 0) {
-    if (parse_u64 (v, &n) == -1 || n == 0 || n > 86400)
-      return cmd_error ("timeout: \"%s\" is not a number of seconds "
-                        "(1 to 86400)", v);
+    if (parse_u64 (v, &n) == -1 || n == 0 || n > 86400) {
+      cmd_error ("timeout: \"%s\" is not a number of seconds "
+                 "(1 to 86400)", v);
+      return CMD_USAGE;
+    }
     s->timeout_ms = (int) n * 1000;
   }
   else if (strcmp (name, "tls") == 0) {
-    if (strcmp (v, "require") == 0 || strcmp (v, "on") == 0)
-      s->tls.required = s->tls_required_by_user = true;
-    else if (strcmp (v, "off") == 0)
-      s->tls.required = s->tls_required_by_user = false;
-    else
-      return cmd_error ("tls: expected require or off");
+    if (strcmp (v, "require") == 0)
+      b = true;
+    else if (nbd_parse_bool (v, &b) == -1) {
+      cmd_error ("tls: \"%s\": expected require, or " NBD_BOOL_WORDS,
+                 v);
+      return CMD_USAGE;
+    }
+    s->tls.required = s->tls_required_by_user = b;
   }
   else if (strcmp (name, "tls-certificates") == 0)
     set_str (&s->tls.certificates, v);
@@ -130,18 +122,24 @@ apply_setting (struct session *s, const char *name, const char *v)
   else if (strcmp (name, "tls-hostname") == 0)
     set_str (&s->tls.hostname, v);
   else if (strcmp (name, "tls-verify-peer") == 0) {
-    if (parse_bool (v, &b) == -1)
-      return cmd_error ("tls-verify-peer: expected yes or no");
+    if (nbd_parse_bool (v, &b) == -1) {
+      cmd_error ("tls-verify-peer: \"%s\": expected " NBD_BOOL_WORDS, v);
+      return CMD_USAGE;
+    }
     s->tls.verify_peer = b;
   }
   else if (strcmp (name, "allow-plaintext") == 0) {
-    if (parse_bool (v, &b) == -1)
-      return cmd_error ("allow-plaintext: expected on or off");
+    if (nbd_parse_bool (v, &b) == -1) {
+      cmd_error ("allow-plaintext: \"%s\": expected " NBD_BOOL_WORDS, v);
+      return CMD_USAGE;
+    }
     s->allow_plaintext = b;
   }
   else if (strcmp (name, "errexit") == 0) {
-    if (parse_bool (v, &b) == -1)
-      return cmd_error ("errexit: expected on or off");
+    if (nbd_parse_bool (v, &b) == -1) {
+      cmd_error ("errexit: \"%s\": expected " NBD_BOOL_WORDS, v);
+      return CMD_USAGE;
+    }
     cli.errexit = b;
   }
   else {
@@ -236,6 +234,20 @@ do_sleep (struct session *s, struct args *a)
 }
 
 static int
+parse_trace (const char *v, int *level)
+{
+  bool b;
+
+  if (strcasecmp (v, "hex") == 0)
+    *level = 2;
+  else if (nbd_parse_bool (v, &b) == 0)
+    *level = b;
+  else
+    return -1;
+  return 0;
+}
+
+static int
 do_trace (struct session *s, struct args *a)
 {
   if (a->argc == 1) {
@@ -243,14 +255,8 @@ do_trace (struct session *s, struct args *a)
             : "hex");
     return CMD_OK;
   }
-  if (strcmp (a->argv[1], "on") == 0)
-    cli.trace = 1;
-  else if (strcmp (a->argv[1], "hex") == 0)
-    cli.trace = 2;
-  else if (strcmp (a->argv[1], "off") == 0)
-    cli.trace = 0;
-  else {
-    cmd_error ("expected on, off or hex");
+  if (parse_trace (a->argv[1], &cli.trace) == -1) {
+    cmd_error ("\"%s\": expected hex, or " NBD_BOOL_WORDS, a->argv[1]);
     return CMD_USAGE;
   }
   return CMD_OK;

@@ -96,20 +96,6 @@ port_ok (const char *p, size_t n)
 }
 
 static int
-parse_bool (const char *v, int *out)
-{
-  if (!strcasecmp (v, "1") || !strcasecmp (v, "true")
-      || !strcasecmp (v, "yes") || !strcasecmp (v, "on"))
-    *out = 1;
-  else if (!strcasecmp (v, "0") || !strcasecmp (v, "false")
-           || !strcasecmp (v, "no") || !strcasecmp (v, "off"))
-    *out = 0;
-  else
-    return -1;
-  return 0;
-}
-
-static int
 parse_query (const char *q, struct nbd_target *t, char *err, size_t errlen)
 {
   while (*q) {
@@ -160,11 +146,14 @@ parse_query (const char *q, struct nbd_target *t, char *err, size_t errlen)
       t->tls_type = val; val = NULL;
     }
     else if (strcmp (key, "tls-verify-peer") == 0) {
-      if (parse_bool (val, &t->tls_verify_peer) == -1) {
-        fail (err, errlen, "tls-verify-peer=%s: expected true or false", val);
+      bool b;
+      if (nbd_parse_bool (val, &b) == -1) {
+        fail (err, errlen, "tls-verify-peer=%s: expected " NBD_BOOL_WORDS,
+              val);
         free (key); free (val);
         return -1;
       }
+      t->tls_verify_peer = b;
     }
     else if (strncmp (key, "x-", 2) == 0)
       ;                         /* experimental: accepted and ignored */
