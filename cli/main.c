@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,28 @@ catch_fatal_signals (void)
   atexit (kill_children_at_exit);
 }
 
+/* A usage error: text on stderr, or with --json one JSON object on
+ * stdout (cmd_error decides); exit status 2 either way.
+ */
+static void __attribute__ ((noreturn, format (printf, 1, 2)))
+usage_error (const char *fmt, ...)
+{
+  va_list ap;
+  char *m = NULL;
+
+  va_start (ap, fmt);
+  if (vasprintf (&m, fmt, ap) == -1)
+    m = NULL;
+  va_end (ap);
+  cli.cur_cmd = NULL;
+  cmd_error ("%s", m ? m : fmt);
+  if (!cli.json)
+    fprintf (stderr, "Try `%s --help' for more information.\n",
+             cli.progname);
+  free (m);
+  exit (CMD_USAGE);
+}
+
 static void
 list_commands (void)
 {
@@ -161,6 +184,21 @@ main (int argc, char *argv[])
   catch_fatal_signals ();
   session_init (&s);
 
+  /* --json anywhere (outside "[ ... ]") makes every error JSON, even one
+   * about an option before it.
+   */
+  for (i = 1; i < argc && strcmp (argv[i], "--") != 0; i++) {
+    if (strcmp (argv[i], "[") == 0) {
+      int j = i;
+      while (j < argc && strcmp (argv[j], "]") != 0)
+        j++;
+      if (j < argc)
+        i = j;                  /* unmatched: an error, still in JSON */
+    }
+    else if (strcmp (argv[i], "--json") == 0)
+      cli.json = true;
+  }
+
   /* "[ SERVER-CMD ARGS... ]" is taken out before option parsing: all of
    * it belongs to the server.
    */
@@ -174,13 +212,10 @@ main (int argc, char *argv[])
       for (j = i + 1; j < argc && strcmp (argv[j], "]") != 0; j++)
         ;
       if (j >= argc) {
-        fprintf (stderr, "%s: \"[\" without a matching \"]\"\n",
-                 cli.progname);
-        exit (CMD_USAGE);
+        usage_error ("\"[\" without a matching \"]\"");
       }
       if (j == i + 1) {
-        fprintf (stderr, "%s: empty server command \"[ ]\"\n", cli.progname);
-        exit (CMD_USAGE);
+        usage_error ("empty server command \"[ ]\"");
       }
       server = argv + i + 1;
       nserver = j - i - 1;
@@ -190,8 +225,9 @@ main (int argc, char *argv[])
     av[ac++] = argv[i];
   }
 
-  av[0] = (char *) cli.progname;   /* getopt's messages say "nbdcli" */
-  while ((c = getopt_long (ac, av, "c:f:t:Vh", long_opts, NULL)) != -1) {
+  av[0] = (char *) cli.progname;
+  opterr = 0;                   /* errors are reported by usage_error */
+  while ((c = getopt_long (ac, av, ":c:f:t:Vh", long_opts, NULL)) != -1) {
     switch (c) {
     case 'c':
     case 'f':
@@ -248,9 +284,7 @@ main (int argc, char *argv[])
       else if (nbd_parse_bool (optarg, &b) == 0)
         cli.trace = b;
       else {
-        fprintf (stderr, "%s: --trace=%s: expected hex, or " NBD_BOOL_WORDS
-                 "\n", cli.progname, optarg);
-        exit (CMD_USAGE);
+        usage_error ("--trace=%s: expected hex, or " NBD_BOOL_WORDS, optarg);
       }
       break;
     case OPT_DUMP_CONFIG:
@@ -265,10 +299,14 @@ main (int argc, char *argv[])
       exit (0);
     case 'h':
       usage (stdout, 0);
+    case ':':
+      if (optopt && optopt < CHAR_MAX && strncmp (av[optind - 1], "--", 2))
+        usage_error ("option -%c needs a value", optopt);
+      usage_error ("option %s needs a value", av[optind - 1]);
     default:
-      fprintf (stderr, "Try `%s --help' for more information.\n",
-               cli.progname);
-      exit (CMD_USAGE);
+      if (optopt && optopt < CHAR_MAX)
+        usage_error ("unknown option -%c", optopt);
+      usage_error ("unknown or ambiguous option %s", av[optind - 1]);
     }
   }
   /* Colour only for a person: a terminal, no NO_COLOR, no JSON. */
@@ -283,8 +321,8 @@ main (int argc, char *argv[])
     target = av[optind++];
   first_id = optind;
   if ((!check_mode && optind < ac) || (target && server)) {
-    fprintf (stderr, "%s: more than one target\n", cli.progname);
-    usage (stderr, CMD_USAGE);
+    usage_error ("more than one target: %s and %s", target ? target : "[ ... ]",
+                 optind < ac ? av[optind] : "[ ... ]");
   }
 
   if (check_mode) {
@@ -313,12 +351,10 @@ main (int argc, char *argv[])
       if (server)
         nbd_target_command (nserver, server, &t);
       else if (!target) {
-        fprintf (stderr, "%s: check: no target\n", cli.progname);
-        exit (CMD_USAGE);
+        usage_error ("check: no target");
       }
       else if (nbd_parse_target (target, &t, err, sizeof err) == -1) {
-        fprintf (stderr, "%s: %s\n", cli.progname, err);
-        exit (CMD_USAGE);
+        usage_error ("%s", err);
       }
       session_set_target (&s, &t);
     }
@@ -339,8 +375,7 @@ main (int argc, char *argv[])
     if (server)
       nbd_target_command (nserver, server, &t);
     else if (nbd_parse_target (target, &t, err, sizeof err) == -1) {
-      fprintf (stderr, "%s: %s\n", cli.progname, err);
-      exit (CMD_USAGE);
+      usage_error ("%s", err);
     }
     session_set_target (&s, &t);
     if (session_connect (&s) == -1)
