@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lineedit.h"
 #include "nbdcli.h"
@@ -117,11 +118,24 @@ make_prompt (const struct session *s)
   return strdup (buf);
 }
 
+/* Whether le_readline is waiting for a line, and stdout a terminal. */
+static volatile sig_atomic_t at_prompt;
+static bool stdout_tty;
+
 static void
 on_sigint (int sig)
 {
   (void) sig;
   transport_interrupted = 1;
+  if (at_prompt)
+    le_sigint_pending = 1;      /* the line editor drops the line */
+  else if (stdout_tty) {
+    /* A wait cancelled: what follows (its message, then the prompt)
+     * starts on a new line, not after the terminal's "^C".
+     */
+    ssize_t r = write (STDOUT_FILENO, "\n", 1);
+    (void) r;
+  }
 }
 
 static char *
@@ -153,6 +167,7 @@ run_interactive (struct session *s)
   int last = CMD_OK;
 
   cli.interactive = true;
+  stdout_tty = isatty (STDOUT_FILENO);
   sigemptyset (&sa.sa_mask);
   sigaction (SIGINT, &sa, NULL);
   le_init (hist);
@@ -163,7 +178,11 @@ run_interactive (struct session *s)
     char *line;
 
     transport_interrupted = 0;
+    le_sigint_pending = 0;
+    fflush (stdout);
+    at_prompt = 1;
     line = le_readline (prompt);
+    at_prompt = 0;
 
     free (prompt);
     if (!line && transport_interrupted) {
