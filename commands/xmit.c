@@ -56,6 +56,51 @@ run (struct session *s, struct xreq *r)
   return session_request (s, r, &res) == 0 ? CMD_OK : CMD_FAILED;
 }
 
+/* Bounds before bytes: once the export's size is known, a request that
+ * ends past it is refused before anything is sent, unless --force asks
+ * for it on purpose (a server must answer it with NBD_EINVAL).
+ */
+static int
+check_bounds (struct session *s, struct args *a, uint64_t off, uint64_t len)
+{
+  uint64_t size = s->cur.size;
+  char b1[64];
+
+  if (!s->cur.have_export || arg_opt (a, "--force"))
+    return CMD_OK;
+  if (off <= size && len <= size - off)
+    return CMD_OK;
+  return cmd_error ("offset %" PRIu64 " + length %" PRIu64 " ends past the "
+                    "end of the export (size %" PRIu64 ", %s): not sent; "
+                    "--force sends it anyway, as does `cmd'",
+                    off, len, size, human_size (size, b1, sizeof b1));
+}
+
+/* Sends piece N of NTOTAL of a split transfer.  An error reply to one
+ * piece stops the transfer: the summary says where, and the command
+ * fails.  (A single request's error reply is a result, not a failure.)
+ */
+static int
+run_piece (struct session *s, struct xreq *r, uint64_t n, uint64_t ntotal)
+{
+  struct xresult res = { 0 };
+  const char *name;
+
+  if (session_request (s, r, &res) != 0)
+    return CMD_FAILED;
+  if (!res.error || ntotal <= 1)
+    return CMD_OK;
+  name = nbd_name_of (nbd_error_names, res.errval);
+  if (name)
+    cmd_error ("stopped at offset %" PRIu64 ": request %" PRIu64 " of %"
+               PRIu64 " failed with %s", r->offset, n, ntotal, name);
+  else
+    cmd_error ("stopped at offset %" PRIu64 ": request %" PRIu64 " of %"
+               PRIu64 " failed with error %" PRIu32, r->offset, n, ntotal,
+               res.errval);
+  return CMD_FAILED;
+}
+
 /* Long reads and writes go in pieces: at most the export's maximum
  * payload, and at most 4 MiB, which keeps both sides' buffers small and
  * the data flowing.  With --single a length above the export's maximum
@@ -90,7 +135,7 @@ check_split (struct session *s, struct args *a, uint64_t len, uint64_t *piece)
 static int
 do_read (struct session *s, struct args *a)
 {
-  uint64_t off, len, piece, done = 0;
+  uint64_t off, len, piece, done = 0, n = 0, ntotal;
   const char *out = arg_opt (a, "--out");
   struct xreq r = { .type = NBD_CMD_READ };
   FILE *fp = NULL;
@@ -99,7 +144,8 @@ do_read (struct session *s, struct args *a)
   if (num_arg (a, 1, &off) || num_arg (a, 2, &len)
       || cmd_flags (a, &r.flags))
     return CMD_FAILED;
-  if (check_split (s, a, len, &piece) != CMD_OK)
+  if (check_bounds (s, a, off, len) != CMD_OK
+      || check_split (s, a, len, &piece) != CMD_OK)
     return CMD_FAILED;
   if (out) {
     fp = fopen (out, "w");
@@ -109,12 +155,13 @@ do_read (struct session *s, struct args *a)
   }
   if (len == 0)
     piece = 0;
+  ntotal = piece ? (len + piece - 1) / piece : 1;
   do {
     uint64_t k = len - done < piece ? len - done : piece;
     r.offset = off + done;
     r.length = k;
     r.out_base = done;
-    if (run (s, &r) != CMD_OK) {
+    if (run_piece (s, &r, ++n, ntotal) != CMD_OK) {
       ret = CMD_FAILED;
       break;
     }
@@ -131,7 +178,7 @@ do_read (struct session *s, struct args *a)
 static int
 do_write (struct session *s, struct args *a)
 {
-  uint64_t off, piece, done = 0, len;
+  uint64_t off, piece, done = 0, len, n = 0, ntotal;
   const char *file = arg_opt (a, "--file");
   const char *pat = arg_opt (a, "--pattern");
   const char *lenopt = arg_opt (a, "--length");
@@ -176,7 +223,8 @@ do_write (struct session *s, struct args *a)
     }
     len = data.len;
   }
-  if (check_split (s, a, len, &piece) != CMD_OK) {
+  if (check_bounds (s, a, off, len) != CMD_OK
+      || check_split (s, a, len, &piece) != CMD_OK) {
     bytes_free (&data);
     if (fd >= 0)
       close (fd);
@@ -189,6 +237,7 @@ do_write (struct session *s, struct args *a)
     if (pat)
       memset (buf, patbyte, piece);
   }
+  ntotal = piece ? (len + piece - 1) / piece : 1;
   do {
     uint64_t k = len - done < piece ? len - done : piece;
 
@@ -205,7 +254,7 @@ do_write (struct session *s, struct args *a)
     r.payload_len = k;
     if (s->cur.eh)
       r.flags |= NBD_CMD_FLAG_PAYLOAD_LEN;
-    if (run (s, &r) != CMD_OK) {
+    if (run_piece (s, &r, ++n, ntotal) != CMD_OK) {
       ret = CMD_FAILED;
       break;
     }
@@ -232,6 +281,8 @@ simple_cmd (struct session *s, struct args *a, uint16_t type, int nnum)
     return CMD_FAILED;
   r.offset = v[0];
   r.length = v[1];
+  if (nnum == 2 && check_bounds (s, a, r.offset, r.length) != CMD_OK)
+    return CMD_FAILED;
   if (!s->cur.eh && r.length > UINT32_MAX)
     return cmd_error ("length %" PRIu64 " does not fit a compact request",
                       r.length);
@@ -294,35 +345,45 @@ const struct command xmit_commands[] = {
     "LENGTH take sizes like 4k, 1M or 0x1000.  A LENGTH above the export's\n"
     "maximum payload (NBD_INFO_BLOCK_SIZE, else 32 MiB), or above 4 MiB,\n"
     "is split into several requests; --single sends one request and\n"
-    "refuses a LENGTH above the maximum payload (`cmd' sends anything).",
-    "", "--df --fua --out= --single --flags=", CMD_XMIT_PHASE, 2, 2, do_read },
+    "refuses a LENGTH above the maximum payload (`cmd' sends anything).\n"
+    "A split read stops at the first error reply and fails, saying which\n"
+    "request failed.  A range that ends past the end of the export (once\n"
+    "its size is known) is refused before anything is sent; --force sends\n"
+    "it anyway (this applies to write, trim, zero, cache and block-status\n"
+    "too).",
+    "", "--df --fua --out= --single --flags= --force", CMD_XMIT_PHASE, 2, 2,
+    do_read },
   { "write", NULL, "OFFSET DATA... | --file FILE | --pattern BYTE --length N "
     "[--fua] [--single]",
     "write to the export (NBD_CMD_WRITE)",
     "DATA words are hex bytes when unquoted and strings when quoted, as in\n"
     "`write 0 \"hello\"' or `write 512 de ad be ef'.  --file FILE writes the\n"
     "file (or its first --length N bytes), --pattern BYTE --length N a\n"
-    "repeated byte.  Long writes are split like reads.",
-    "", "--file= --pattern= --length= --fua --single --flags=",
+    "repeated byte.  Long writes are split like reads, stop at the first\n"
+    "error reply like reads, and are refused past the end of the export\n"
+    "unless --force is given.",
+    "", "--file= --pattern= --length= --fua --single --flags= --force",
     CMD_XMIT_PHASE, 1, -1, do_write },
   { "flush", NULL, "", "make written data durable (NBD_CMD_FLUSH)",
     "", "", "--flags=", CMD_XMIT_PHASE, 0, 0, do_flush },
   { "trim", NULL, "OFFSET LENGTH [--fua]", "discard a range (NBD_CMD_TRIM)",
-    "", "", "--fua --flags=", CMD_XMIT_PHASE, 2, 2, do_trim },
+    "", "", "--fua --flags= --force", CMD_XMIT_PHASE, 2, 2, do_trim },
   { "zero", NULL, "OFFSET LENGTH [--no-hole] [--fast-zero] [--fua]",
     "write zeroes (NBD_CMD_WRITE_ZEROES)",
     "--no-hole asks the server not to punch a hole; --fast-zero asks it to\n"
     "fail with NBD_ENOTSUP unless zeroing is faster than writing.",
-    "", "--no-hole --fast-zero --fua --flags=", CMD_XMIT_PHASE, 2, 2,
+    "", "--no-hole --fast-zero --fua --flags= --force", CMD_XMIT_PHASE, 2, 2,
     do_zero },
   { "cache", NULL, "OFFSET LENGTH", "ask the server to prefetch "
-    "(NBD_CMD_CACHE)", "", "", "--flags=", CMD_XMIT_PHASE, 2, 2, do_cache },
+    "(NBD_CMD_CACHE)", "", "", "--flags= --force", CMD_XMIT_PHASE, 2, 2,
+    do_cache },
   { "block-status", NULL, "OFFSET LENGTH [--req-one]",
     "query metadata contexts (NBD_CMD_BLOCK_STATUS)",
     "Needs structured replies and contexts selected with set-meta-context\n"
     "before go.  Each extent is shown with its flags in the context's terms\n"
     "(base:allocation hole/zero, qemu:allocation-depth, qemu:dirty-bitmap).",
-    "", "--req-one --flags=", CMD_XMIT_PHASE, 2, 2, do_block_status },
+    "", "--req-one --flags= --force", CMD_XMIT_PHASE, 2, 2,
+    do_block_status },
   { "disc", NULL, "", "end transmission (NBD_CMD_DISC)",
     "Sends NBD_CMD_DISC, which has no reply, and waits for the server to "
     "close.", "", "--flags=", CMD_XMIT_PHASE, 0, 0, do_disc },
