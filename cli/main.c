@@ -3,6 +3,7 @@
  */
 #include <config.h>
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -56,6 +57,7 @@ usage (FILE *fp, int status)
 "      --tls-hostname NAME    name to check in the server's certificate\n"
 "      --tls-verify-peer=no   do not verify the server's certificate\n"
 "      --json                 one JSON object per line for every event\n"
+"  -q, --quiet                print only what `get' prints (and errors)\n"
 "      --export NAME          the default export (as `set export NAME')\n"
 "      --trace[=hex]          print every message field by field\n"
 "      --dump-config          print how nbdcli was built\n"
@@ -75,6 +77,9 @@ enum {
   OPT_DUMP_CONFIG, OPT_LIST_COMMANDS, OPT_JSON, OPT_TRACE, OPT_EXPORT, OPT_LIST,
 };
 
+/* commands/session.c: where `get' prints (see --quiet). */
+extern FILE *get_output;
+
 static const struct option long_opts[] = {
   { "command", required_argument, NULL, 'c' },
   { "file", required_argument, NULL, 'f' },
@@ -88,6 +93,7 @@ static const struct option long_opts[] = {
   { "tls-verify-peer", optional_argument, NULL, OPT_TLS_VERIFY },
   { "dump-config", no_argument, NULL, OPT_DUMP_CONFIG },
   { "json", no_argument, NULL, OPT_JSON },
+  { "quiet", no_argument, NULL, 'q' },
   { "export", required_argument, NULL, OPT_EXPORT },
   { "list", no_argument, NULL, OPT_LIST },
   { "trace", optional_argument, NULL, OPT_TRACE },
@@ -177,6 +183,7 @@ main (int argc, char *argv[])
   int ac = 0, nserver = 0, i, c, status = CMD_OK;
   const char *target = NULL;
   bool connect_failed = false, check_list = false, check_mode = false;
+  bool quiet = false;
   int first_id = 0;
   bool b;
 
@@ -227,7 +234,7 @@ main (int argc, char *argv[])
 
   av[0] = (char *) cli.progname;
   opterr = 0;                   /* errors are reported by usage_error */
-  while ((c = getopt_long (ac, av, ":c:f:t:Vh", long_opts, NULL)) != -1) {
+  while ((c = getopt_long (ac, av, ":c:f:t:qVh", long_opts, NULL)) != -1) {
     switch (c) {
     case 'c':
     case 'f':
@@ -264,6 +271,9 @@ main (int argc, char *argv[])
       break;
     case OPT_JSON:
       cli.json = true;
+      break;
+    case 'q':
+      quiet = true;
       break;
     case OPT_EXPORT:
       apply_setting (&s, "export", optarg);
@@ -308,6 +318,24 @@ main (int argc, char *argv[])
         usage_error ("unknown option -%c", optopt);
       usage_error ("unknown or ambiguous option %s", av[optind - 1]);
     }
+  }
+  /* --quiet: standard output carries only what `get' prints; the
+   * exchange goes to /dev/null (errors still go to stderr).  With --json
+   * every line is an event anyway: nothing to hide.
+   */
+  if (quiet && !cli.json) {
+    int keep, null;
+
+    fflush (stdout);
+    keep = fcntl (STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+    null = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (keep == -1 || null == -1 || !(get_output = fdopen (keep, "w"))
+        || dup2 (null, STDOUT_FILENO) == -1) {
+      perror ("nbdcli: --quiet");
+      exit (CMD_FAILED);
+    }
+    close (null);
+    setvbuf (get_output, NULL, _IOLBF, 0);
   }
   /* Colour only for a person: a terminal, no NO_COLOR, no JSON. */
   cli.color = isatty (1) && !getenv ("NO_COLOR") && !cli.json

@@ -17,6 +17,154 @@
 #include "nbdcli.h"
 #include "output.h"
 
+/* `get FIELD': one value, for scripts.  Text: the value alone on one
+ * line (a list: one item per line).  JSON: {"event":"value","field":
+ * FIELD,"value":...}.
+ */
+/* Where get's text values go: stdout, or with --quiet the real stdout
+ * while the rest of the output goes to /dev/null (set by main).
+ */
+FILE *get_output;
+
+static FILE *
+gout (void)
+{
+  return get_output && !cli.json ? get_output : stdout;
+}
+
+static void
+get_begin (const char *field)
+{
+  printf ("{\"event\":\"value\",\"field\":");
+  json_string (field);
+  printf (",\"value\":");
+}
+
+static int
+get_num (const char *field, uint64_t v, bool hex)
+{
+  if (cli.json) {
+    get_begin (field);
+    printf ("%" PRIu64 "}\n", v);
+  }
+  else if (hex)
+    fprintf (gout (), "0x%04" PRIx64 "\n", v);
+  else
+    fprintf (gout (), "%" PRIu64 "\n", v);
+  return CMD_OK;
+}
+
+static int
+get_flagval (const char *field, bool v)
+{
+  if (cli.json) {
+    get_begin (field);
+    printf ("%s}\n", v ? "true" : "false");
+  }
+  else
+    fprintf (gout (), "%s\n", v ? "true" : "false");
+  return CMD_OK;
+}
+
+static int
+get_text (const char *field, const char *v)
+{
+  if (cli.json) {
+    get_begin (field);
+    json_string (v);
+    printf ("}\n");
+  }
+  else
+    fprintf (gout (), "%s\n", v);
+  return CMD_OK;
+}
+
+static int
+need_export (struct session *s)
+{
+  if (s->phase == PHASE_DISCONNECTED)
+    return cmd_error ("not connected (use `connect TARGET' or `reconnect')");
+  if (!s->cur.have_export)
+    return cmd_error ("no export has been answered yet (its size and "
+                      "flags come with `info' or `go')");
+  return CMD_OK;
+}
+
+static int
+do_get (struct session *s, struct args *a)
+{
+  const char *f = a->argv[1];
+  uint32_t bit;
+  size_t i;
+
+  if (strcmp (f, "size") == 0) {
+    if (need_export (s) != CMD_OK)
+      return CMD_FAILED;
+    return get_num (f, s->cur.size, false);
+  }
+  if (strcmp (f, "flags") == 0 || strcmp (f, "transmission-flags") == 0) {
+    if (need_export (s) != CMD_OK)
+      return CMD_FAILED;
+    return get_num (f, s->cur.tflags, true);
+  }
+  if (strcmp (f, "flag") == 0) {
+    if (a->argc != 3) {
+      cmd_error ("usage: get flag NAME (e.g. get flag SEND_DF)");
+      return CMD_USAGE;
+    }
+    if (nbd_value_of (nbd_tflag_names, a->argv[2], &bit) == -1) {
+      cmd_error ("\"%s\": not a transmission flag (NBD_FLAG_*; `help "
+                 "NBD_FLAG_SEND_DF' explains one)", a->argv[2]);
+      return CMD_USAGE;
+    }
+    if (need_export (s) != CMD_OK)
+      return CMD_FAILED;
+    return get_flagval (a->argv[2], (s->cur.tflags & bit) != 0);
+  }
+  if (a->argc != 2) {
+    cmd_error ("too many arguments (usage: get FIELD; only `flag' takes a "
+               "name)");
+    return CMD_USAGE;
+  }
+  if (strcmp (f, "tls-version") == 0) {
+    if (!s->tls_up || !s->tlsinfo.version)
+      return cmd_error ("TLS is not up (use `starttls')");
+    return get_text (f, s->tlsinfo.version);
+  }
+  if (strcmp (f, "phase") == 0)
+    return get_text (f, phase_name (s->phase));
+  if (strcmp (f, "structured-reply") == 0)
+    return get_flagval (f, s->phase != PHASE_DISCONNECTED && s->cur.sr);
+  if (strcmp (f, "extended-headers") == 0)
+    return get_flagval (f, s->phase != PHASE_DISCONNECTED && s->cur.eh);
+  if (strcmp (f, "export") == 0) {
+    if (need_export (s) != CMD_OK)
+      return CMD_FAILED;
+    return get_text (f, s->cur.export_name ? s->cur.export_name : "");
+  }
+  if (strcmp (f, "contexts") == 0) {
+    if (cli.json) {
+      get_begin (f);
+      printf ("[");
+      for (i = 0; i < s->cur.nctx; i++) {
+        printf ("%s{\"id\":%" PRIu32 ",\"name\":", i ? "," : "",
+                s->cur.ctx[i].id);
+        json_string (s->cur.ctx[i].name);
+        printf ("}");
+      }
+      printf ("]}\n");
+    }
+    else
+      for (i = 0; i < s->cur.nctx; i++)
+        fprintf (gout (), "%s\n", s->cur.ctx[i].name);
+    return CMD_OK;
+  }
+  cmd_error ("unknown field \"%s\" (size, flags, flag NAME, tls-version, "
+             "contexts, export, phase, structured-reply, extended-headers)",
+             f);
+  return CMD_USAGE;
+}
+
 static int
 do_state (struct session *s, struct args *a)
 {
@@ -382,6 +530,15 @@ do_assert (struct session *s, struct args *a)
 }
 
 const struct command session_commands[] = {
+  { "get", NULL, "FIELD [NAME]", "print one value, for scripts",
+    "FIELD is size (the export's size in bytes, as nbdinfo --size prints\n"
+    "it), flags (the transmission flags, in hex), flag NAME (true or false\n"
+    "for one transmission flag, e.g. flag SEND_DF), tls-version, contexts\n"
+    "(the meta contexts set, one per line), export, phase,\n"
+    "structured-reply or extended-headers.  The value is printed alone;\n"
+    "with --json as {\"event\":\"value\",\"field\":...,\"value\":...}.\n"
+    "Nothing is sent.  Example: nbdcli URI -c 'go; get size'.",
+    "", NULL, 0, 1, 2, do_get },
   { "state", NULL, "", "show the session as nbdcli models it",
     "Phase, handshake and client flags, TLS (version, cipher, peer), what\n"
     "is negotiated in this TLS epoch (structured replies, extended\n"
