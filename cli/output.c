@@ -522,7 +522,7 @@ ev_client_flags (struct session *s, uint32_t flags)
 {
   if (s->quiet)
     return;
-  char buf[256];
+  char buf[512];             /* 32 bits, every name: no truncation */
   if (cli.json) {
     struct json j;
     json_begin (&j, "sent");
@@ -635,7 +635,7 @@ ev_sent_request (struct session *s, uint16_t flags, uint16_t type,
 {
   if (s->quiet)
     return;
-  char buf[128];
+  char buf[512];             /* 16 bits, every name: no truncation */
   if (cli.json) {
     struct json j;
     json_begin (&j, "sent");

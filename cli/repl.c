@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "lineedit.h"
@@ -138,6 +139,38 @@ on_sigint (int sig)
   }
 }
 
+/* SIGHUP (the terminal closed) and SIGTERM in the shell: the history
+ * is saved and the servers stopped before nbdcli dies of the signal.
+ * At the prompt the line editor is blocked in read(2), so saving from
+ * the handler is safe; during a command the wait is cancelled and the
+ * loop saves and dies when the command returns.
+ */
+static volatile sig_atomic_t fatal_pending;
+static struct termios saved_tty;
+static bool have_tty;
+
+static void __attribute__ ((noreturn))
+die_of (int sig)
+{
+  transport_kill_children ();
+  if (have_tty)
+    tcsetattr (STDIN_FILENO, TCSANOW, &saved_tty);
+  signal (sig, SIG_DFL);
+  raise (sig);
+  _exit (128 + sig);
+}
+
+static void
+on_fatal (int sig)
+{
+  if (at_prompt) {
+    le_save_history ();
+    die_of (sig);
+  }
+  fatal_pending = sig;
+  transport_interrupted = 1;
+}
+
 static char *
 history_file (void)
 {
@@ -166,14 +199,21 @@ run_interactive (struct session *s)
   char *hist = history_file ();
   int last = CMD_OK;
 
+  struct sigaction fa = { .sa_handler = on_fatal };
+
   cli.interactive = true;
   stdout_tty = isatty (STDOUT_FILENO);
+  have_tty = tcgetattr (STDIN_FILENO, &saved_tty) == 0;
   sigemptyset (&sa.sa_mask);
   sigaction (SIGINT, &sa, NULL);
+  sigemptyset (&fa.sa_mask);
+  sigaddset (&fa.sa_mask, SIGINT);
+  sigaction (SIGHUP, &fa, NULL);
+  sigaction (SIGTERM, &fa, NULL);
   le_init (hist);
   le_set_completer (complete_line);
   complete_session = s;
-  while (!cli.quit) {
+  while (!cli.quit && !fatal_pending) {
     char *prompt = make_prompt (s);
     char *line;
 
@@ -203,5 +243,7 @@ run_interactive (struct session *s)
   }
   le_save_history ();
   free (hist);
+  if (fatal_pending)
+    die_of (fatal_pending);
   return last;
 }

@@ -1581,11 +1581,14 @@ run_check (struct session *s, struct args *a, int first_id)
             counts[0] + counts[1] + counts[2] + counts[3] + counts[4],
             counts[V_PASS], counts[V_FLAG], counts[V_WARN], counts[V_SKIP],
             counts[V_ERROR]);
-  else
-    printf ("%u probes: %u pass, %u flag, %u warn, %u skip, %u error\n",
-            counts[0] + counts[1] + counts[2] + counts[3] + counts[4],
+  else {
+    unsigned total = counts[0] + counts[1] + counts[2] + counts[3]
+      + counts[4];
+    printf ("%u %s: %u pass, %u flag, %u warn, %u skip, %u error\n",
+            total, total == 1 ? "probe" : "probes",
             counts[V_PASS], counts[V_FLAG], counts[V_WARN], counts[V_SKIP],
             counts[V_ERROR]);
+  }
   return counts[V_ERROR] ? CMD_FAILED : CMD_OK;
 }
 

@@ -164,6 +164,15 @@ dispatch (struct session *s, int argc, char **argv, const bool *quoted)
     bool takes_value;
     char *eq;
 
+    /* opts "" (echo): every word is an argument, as given; only a lone
+     * --help asks for help.
+     */
+    if (c->opts && !*c->opts && !(argc == 2 && !quoted[i]
+                                  && strcmp (w, "--help") == 0)) {
+      a.quoted[a.argc] = quoted[i];
+      a.argv[a.argc++] = argv[i];
+      continue;
+    }
     if (!quoted[i] && !no_more_opts && strcmp (w, "--help") == 0) {
       print_command_help (c);
       args_free (&a);

@@ -564,7 +564,10 @@ const struct command session_commands[] = {
     "flag set).  `not' inverts.",
     "", NULL, 0, 1, 3, do_assert },
   { "echo", NULL, "[WORDS...]", "print the words",
-    "", "", NULL, CMD_TEXT, 0, -1, do_echo },
+    "Prints its words as given, separated by one space: options are not\n"
+    "read (echo --- and echo -n hi print those words); only a lone\n"
+    "echo --help shows this help.",
+    "", "", CMD_TEXT, 0, -1, do_echo },
   { "source", NULL, "FILE", "run the commands in FILE",
     "Runs FILE as a script; its errors are located as FILE:LINE:.",
     "f", NULL, 0, 1, 1, do_source },
