@@ -40,12 +40,20 @@ send_opt (struct session *s, uint32_t opt, struct bytes *payload)
 static int
 refuse_plaintext (struct session *s, const char *what)
 {
-  if (s->tls.required && !s->tls_up && !s->allow_plaintext)
-    return cmd_error ("TLS was asked for (nbds:// or `set tls require') but "
-                      "is not up: %s would enter transmission in plaintext; "
-                      "run `starttls' first, or `set allow-plaintext on' to "
-                      "do it anyway", what);
-  return CMD_OK;
+  if (!s->tls.required || s->tls_up || s->allow_plaintext)
+    return CMD_OK;
+  if (s->tls_refused)
+    return cmd_error ("the server refused TLS (its reply to "
+                      "NBD_OPT_STARTTLS was an error), so this %s target "
+                      "cannot be used in plaintext: %s would enter "
+                      "transmission unencrypted.  To connect without TLS "
+                      "on purpose, use an nbd:// target, or `set "
+                      "allow-plaintext on'",
+                      s->target.tls ? "nbds://" : "TLS-required", what);
+  return cmd_error ("TLS was asked for (nbds:// or `set tls require') but "
+                    "is not up: %s would enter transmission in plaintext; "
+                    "run `starttls' first, or `set allow-plaintext on' to "
+                    "do it anyway", what);
 }
 
 /* One export as `list --long' found it. */

@@ -510,14 +510,22 @@ do_assert (struct session *s, struct args *a)
     if (!val || parse_u64 (val, &n) == -1)
       return cmd_error ("assert size N"), CMD_USAGE;
     ok = s->cur.have_export && s->cur.size == n;
-    snprintf (buf, sizeof buf, "the export size is %" PRIu64, s->cur.size);
+    if (s->cur.have_export)
+      snprintf (buf, sizeof buf, "the export size is %" PRIu64, s->cur.size);
+    else
+      snprintf (buf, sizeof buf, "no export has been answered yet (its "
+                "size comes with `info' or `go')");
   }
   else if (strcmp (what, "tflag") == 0) {
     if (!val || nbd_value_of (nbd_tflag_names, val, &v) == -1)
       return cmd_error ("assert tflag NBD_FLAG_* name"), CMD_USAGE;
     ok = s->cur.have_export && (s->cur.tflags & v);
-    snprintf (buf, sizeof buf, "the transmission flags are 0x%04x",
-              s->cur.tflags);
+    if (s->cur.have_export)
+      snprintf (buf, sizeof buf, "the transmission flags are 0x%04x",
+                s->cur.tflags);
+    else
+      snprintf (buf, sizeof buf, "no export has been answered yet (its "
+                "flags come with `info' or `go')");
   }
   else
     return cmd_error ("unknown assertion \"%s\" (reply, phase, connected, "
