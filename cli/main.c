@@ -123,6 +123,13 @@ on_fatal_signal (int sig)
 }
 
 static void
+on_check_sigint (int sig)
+{
+  (void) sig;
+  transport_interrupted = 1;
+}
+
+static void
 kill_children_at_exit (void)
 {
   transport_kill_children ();
@@ -390,8 +397,14 @@ main (int argc, char *argv[])
       session_set_target (&s, &t);
     }
     cli.cur_cmd = "check";
+    {
+      /* Ctrl-C stops the audit, which then prints what ran. */
+      struct sigaction sa = { .sa_handler = on_check_sigint };
+      sigemptyset (&sa.sa_mask);
+      sigaction (SIGINT, &sa, NULL);
+    }
     status = run_check (&s, &a, 1);
-    if (status != CMD_USAGE && s.nflags > 0)
+    if (status != CMD_USAGE && status != 130 && s.nflags > 0)
       status = 3;
     session_free (&s);
     free (av);

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
 
 #include "names.h"
 #include "nbd-proto.h"
@@ -1440,6 +1442,9 @@ selected (const struct probe *p, struct args *a, int first)
   return false;
 }
 
+/* run_check's status after Ctrl-C: 128 + SIGINT, as shells report it. */
+#define CHECK_INTERRUPTED 130
+
 static void
 print_list (void)
 {
@@ -1458,9 +1463,84 @@ print_list (void)
   }
 }
 
+/* At a terminal a probe's record fits the width: the rule and the
+ * evidence are wrapped at spaces, indented under the probe.  In a pipe
+ * each part stays on one line, for tools.
+ */
+static int
+term_width (void)
+{
+  struct winsize ws;
+  const char *cols = getenv ("COLUMNS");
+
+  if (ioctl (STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+    return ws.ws_col;
+  if (cols && atoi (cols) >= 40)
+    return atoi (cols);
+  return 80;
+}
+
+/* Prints TEXT from column COL, wrapped at WIDTH, continuation lines
+ * indented by INDENT; a word longer than a line is cut.
+ */
+static void
+print_wrapped (const char *text, int col, int indent, int width)
+{
+  const char *w = text;
+
+  while (*w) {
+    size_t n = strcspn (w, " ");
+    int room = width - col - (col > indent ? 1 : 0);
+
+    if ((int) n > room && col > indent) {
+      printf ("\n%*s", indent, "");
+      col = indent;
+      continue;
+    }
+    if (col > indent) {
+      putchar (' ');
+      col++;
+    }
+    if ((int) n > width - col)
+      n = width - col > 0 ? (size_t) (width - col) : 1;
+    printf ("%.*s", (int) n, w);
+    col += n;
+    w += n;
+    while (*w == ' ')
+      w++;
+  }
+  putchar ('\n');
+}
+
+static void
+report_wrapped (struct ctx *c, const struct probe *p, enum verdict v)
+{
+  int width = term_width (), col;
+  char *rule = NULL;
+
+  col = printf ("%-5s %s", verdict_names[v], p->id);
+  if (asprintf (&rule, "%s (spec: %s)", p->rule, p->section) == -1)
+    rule = NULL;
+  if (col < 35) {
+    printf ("%*s", 35 - col, "");
+    col = 35;
+  }
+  print_wrapped (rule ? rule : p->rule, col, 6, width);
+  free (rule);
+  if (c->ev[0]) {
+    printf ("      ");
+    print_wrapped (c->ev, 6, 6, width);
+  }
+  fflush (stdout);
+}
+
 static void
 report (struct ctx *c, const struct probe *p, enum verdict v)
 {
+  if (!cli.json && isatty (STDOUT_FILENO)) {
+    report_wrapped (c, p, v);
+    return;
+  }
   if (cli.json) {
     printf ("{\"event\":\"probe\",\"id\":\"%s\",\"result\":\"%s\","
             "\"rule\":", p->id, verdict_names[v]);
@@ -1490,6 +1570,7 @@ run_check (struct session *s, struct args *a, int first_id)
   unsigned saved_nflags = s->nflags;
   char why[256], *d;
   const char *e = arg_opt (a, "--export");
+  bool interrupted = false;
 
   if (arg_opt (a, "--list")) {
     print_list ();
@@ -1542,12 +1623,16 @@ run_check (struct session *s, struct args *a, int first_id)
             : "not offered");
   free (d);
 
-  for (p = probes; p->id; p++) {
+  for (p = probes; p->id && !interrupted; p++) {
     const char *na;
     enum verdict v;
 
     if (!selected (p, a, first_id))
       continue;
+    if (transport_interrupted) {
+      interrupted = true;
+      break;
+    }
     c.ev[0] = '\0';
     session_clear_record (s);
     na = inapplicable (&c, p->needs, why, sizeof why);
@@ -1567,6 +1652,13 @@ run_check (struct session *s, struct args *a, int first_id)
         evf (&c, "%s", s->last_error);
     }
     end_politely (s);
+    if (transport_interrupted) {
+      /* Ctrl-C: the probe that was cut short says nothing about the
+       * server; the summary says what ran.
+       */
+      interrupted = true;
+      break;
+    }
     counts[v]++;
     report (&c, p, v);
   }
@@ -1577,25 +1669,59 @@ run_check (struct session *s, struct args *a, int first_id)
   free (c.other_export);
   if (cli.json)
     printf ("{\"event\":\"check_summary\",\"probes\":%u,\"pass\":%u,"
-            "\"flag\":%u,\"warn\":%u,\"skip\":%u,\"error\":%u}\n",
+            "\"flag\":%u,\"warn\":%u,\"skip\":%u,\"error\":%u%s}\n",
             counts[0] + counts[1] + counts[2] + counts[3] + counts[4],
             counts[V_PASS], counts[V_FLAG], counts[V_WARN], counts[V_SKIP],
-            counts[V_ERROR]);
+            counts[V_ERROR], interrupted ? ",\"interrupted\":true" : "");
   else {
     unsigned total = counts[0] + counts[1] + counts[2] + counts[3]
       + counts[4];
-    printf ("%u %s: %u pass, %u flag, %u warn, %u skip, %u error\n",
+    printf ("%u %s: %u pass, %u flag, %u warn, %u skip, %u error%s\n",
             total, total == 1 ? "probe" : "probes",
             counts[V_PASS], counts[V_FLAG], counts[V_WARN], counts[V_SKIP],
-            counts[V_ERROR]);
+            counts[V_ERROR], interrupted ? " (interrupted)" : "");
   }
+  if (interrupted)
+    return CHECK_INTERRUPTED;
   return counts[V_ERROR] ? CMD_FAILED : CMD_OK;
 }
 
 static int
 do_check (struct session *s, struct args *a)
 {
-  return run_check (s, a, 1);
+  struct session aud;
+  char *d;
+  int r;
+
+  if (arg_opt (a, "--list"))
+    return run_check (s, a, 1);
+  if (s->target.kind == TARGET_NONE)
+    return cmd_error ("no target (use `connect TARGET' first, or nbdcli "
+                      "check TARGET)");
+  /* The audit runs on connections of its own, in a session of its own
+   * with this one's target and settings: this session is left as it was.
+   */
+  session_init (&aud);
+  nbd_target_copy (&aud.target, &s->target);
+  aud.timeout_ms = s->timeout_ms;
+  aud.client_flags_override = s->client_flags_override;
+  aud.allow_plaintext = s->allow_plaintext;
+  aud.default_export = xstrdup (s->default_export);
+  aud.tls.certificates = xstrdup (s->tls.certificates);
+  aud.tls.psk_file = xstrdup (s->tls.psk_file);
+  aud.tls.username = xstrdup (s->tls.username);
+  aud.tls.hostname = xstrdup (s->tls.hostname);
+  aud.tls.verify_peer = s->tls.verify_peer;
+  aud.tls.required = s->tls.required;
+  d = nbd_target_describe (&s->target);
+  if (!cli.json)
+    printf ("check: auditing %s on connections of its own; this session "
+            "is left as it was\n", d);
+  free (d);
+  r = run_check (&aud, a, 1);
+  s->nflags += aud.nflags;      /* the audit's FLAG rows count */
+  session_free (&aud);
+  return r == CHECK_INTERRUPTED ? CMD_FAILED : r;
 }
 
 const struct command check_commands[] = {
@@ -1612,7 +1738,11 @@ const struct command check_commands[] = {
     "section and evidence.  --list prints the catalogue; PROBE names run a\n"
     "subset; --export chooses the export (default: the target's).  Any\n"
     "FLAG makes the exit status 3.  Uses the TLS credentials of the\n"
-    "session.",
+    "session.  Inside the shell it audits on connections of its own and\n"
+    "leaves the session as it was.  At a terminal each record is wrapped\n"
+    "to its width; in a pipe the probe and its evidence are one line each.\n"
+    "Ctrl-C stops the audit: the summary of what ran says \"interrupted\"\n"
+    "(exit status 130 for nbdcli check).",
     "", "--list --export=", 0, 0, -1, do_check },
   { .name = NULL }
 };
