@@ -34,6 +34,8 @@
 #define LE_HAVE_EDITOR (HAVE_READLINE || HAVE_LIBEDIT)
 #define LE_HISTORY_MAX 1000
 
+volatile sig_atomic_t le_sigint_pending;
+
 #if LE_HAVE_EDITOR
 /* Writable arrays: older headers declare some of these "char *". */
 static char rl_name[] = "nbdcli";
@@ -119,6 +121,24 @@ attempted_completion (const char *text, int start, int end)
   return rl_completion_matches (text, gen_candidate);
 }
 
+#if HAVE_READLINE
+/* Ctrl-C at the prompt, as bash does: the line typed so far is
+ * dropped and a fresh prompt starts on a new line.
+ */
+static int
+discard_line_on_sigint (void)
+{
+  if (!le_sigint_pending)
+    return 0;
+  le_sigint_pending = 0;
+  rl_replace_line ("", 0);
+  rl_crlf ();
+  rl_on_new_line ();
+  rl_redisplay ();
+  return 0;
+}
+#endif
+
 /* Create the parent directories of PATH (like mkdir -p "$(dirname PATH)"). */
 static void
 mkdir_parents (const char *path)
@@ -166,6 +186,13 @@ le_init (const char *hf)
    * handles SIGINT itself.
    */
   rl_catch_signals = 0;
+#else
+  /* GNU readline: nbdcli's SIGINT handler (without SA_RESTART) makes
+   * readline's read(2) fail with EINTR, and readline then calls this
+   * hook, which discards the line typed so far.
+   */
+  rl_catch_signals = 0;
+  rl_signal_event_hook = discard_line_on_sigint;
 #endif
 
   using_history ();
@@ -191,21 +218,11 @@ le_readline (const char *prompt)
   if (prompt == NULL)
     prompt = "";
 #if HAVE_LIBEDIT
-  {
-    /* Restart libedit's read(2) after Ctrl-C: at the prompt it
-     * interrupts nothing.
-     */
-    struct sigaction old, sa;
-    char *r;
-
-    sigaction (SIGINT, NULL, &old);
-    sa = old;
-    sa.sa_flags |= SA_RESTART;
-    sigaction (SIGINT, &sa, NULL);
-    r = readline (prompt);
-    sigaction (SIGINT, &old, NULL);
-    return r;
-  }
+  /* nbdcli's SIGINT handler has no SA_RESTART: Ctrl-C makes libedit's
+   * read(2) fail, and readline() returns NULL with the line dropped;
+   * the caller sees its interrupt flag and prompts again.
+   */
+  return readline (prompt);
 #elif LE_HAVE_EDITOR
   return readline (prompt);
 #else

@@ -53,6 +53,13 @@ extern void le_save_history (void);
  */
 extern void le_set_completer (le_complete_fn fn);
 
+/* Set to 1 by the SIGINT handler while le_readline waits for a line:
+ * the line typed so far is then discarded and a fresh prompt drawn on a
+ * new line (GNU readline; libedit does this itself).
+ */
+#include <signal.h>
+extern volatile sig_atomic_t le_sigint_pending;
+
 /* "readline", "libedit" or "none" (LINEEDIT_NAME from config.h). */
 extern const char *le_name (void);
 

@@ -3,16 +3,20 @@
  */
 #include <config.h>
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "lineedit.h"
 #include "nbdcli.h"
+#include "wire.h"
 
 /* Built with AddressSanitizer?  (Tests then skip their memory limits.) */
 #if defined (__SANITIZE_ADDRESS__)
@@ -47,14 +51,18 @@ usage (FILE *fp, int status)
 "      --client-flags N       client flags to send instead of the derived ones\n"
 "      --tls-certificates DIR X.509 credentials (ca-cert.pem, client-cert.pem,\n"
 "                             client-key.pem)\n"
-"      --tls-psk FILE         PSK keys file (psktool format)\n"
+"      --tls-psk FILE         PSK keys file (psktool format; also\n"
+"                             --tls-psk-file FILE)\n"
 "      --tls-username NAME    PSK user name\n"
 "      --tls-hostname NAME    name to check in the server's certificate\n"
 "      --tls-verify-peer=no   do not verify the server's certificate\n"
 "      --json                 one JSON object per line for every event\n"
+"  -q, --quiet                print only what `get' prints (and errors)\n"
 "      --export NAME          the default export (as `set export NAME')\n"
 "      --trace[=hex]          print every message field by field\n"
 "      --list-flags           list the catalogue of flags (with --json: JSON)\n"
+"      --list                 with check: print the catalogue of probes\n"
+"      --list-commands        print every interactive command and exit\n"
 "      --dump-config          print how nbdcli was built\n"
 "  -V, --version              print the version\n"
 "  -h, --help                 this help\n"
@@ -73,6 +81,9 @@ enum {
   OPT_LIST_FLAGS,
 };
 
+/* commands/session.c: where `get' prints (see --quiet). */
+extern FILE *get_output;
+
 static const struct option long_opts[] = {
   { "command", required_argument, NULL, 'c' },
   { "file", required_argument, NULL, 'f' },
@@ -86,6 +97,7 @@ static const struct option long_opts[] = {
   { "tls-verify-peer", optional_argument, NULL, OPT_TLS_VERIFY },
   { "dump-config", no_argument, NULL, OPT_DUMP_CONFIG },
   { "json", no_argument, NULL, OPT_JSON },
+  { "quiet", no_argument, NULL, 'q' },
   { "export", required_argument, NULL, OPT_EXPORT },
   { "list", no_argument, NULL, OPT_LIST },
   { "trace", optional_argument, NULL, OPT_TRACE },
@@ -100,6 +112,67 @@ struct action {
   char kind;                    /* 'c' command, 'f' file */
   const char *arg;
 };
+
+/* A server nbdcli started never outlives it: a signal that ends
+ * nbdcli stops and reaps the servers first.
+ */
+static void
+on_fatal_signal (int sig)
+{
+  transport_kill_children ();
+  signal (sig, SIG_DFL);
+  raise (sig);
+}
+
+static void
+on_check_sigint (int sig)
+{
+  (void) sig;
+  transport_interrupted = 1;
+}
+
+static void
+kill_children_at_exit (void)
+{
+  transport_kill_children ();
+}
+
+static void
+catch_fatal_signals (void)
+{
+  static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+  struct sigaction sa = { .sa_handler = on_fatal_signal };
+  size_t i;
+
+  sigemptyset (&sa.sa_mask);
+  for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    sigaddset (&sa.sa_mask, sigs[i]);
+  for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    sigaction (sigs[i], &sa, NULL);
+  atexit (kill_children_at_exit);
+}
+
+/* A usage error: text on stderr, or with --json one JSON object on
+ * stdout (cmd_error decides); exit status 2 either way.
+ */
+static void __attribute__ ((noreturn, format (printf, 1, 2)))
+exit_usage (const char *fmt, ...)
+{
+  va_list ap;
+  char *m = NULL;
+
+  va_start (ap, fmt);
+  if (vasprintf (&m, fmt, ap) == -1)
+    m = NULL;
+  va_end (ap);
+  out_where.cmd = NULL;
+  cmd_error ("%s", m ? m : fmt);
+  if (!shell.disp.json)
+    fprintf (stderr, "Try `%s --help' for more information.\n",
+             out_where.progname);
+  free (m);
+  exit (CMD_USAGE);
+}
 
 static void
 list_commands (void)
@@ -122,13 +195,30 @@ main (int argc, char *argv[])
   int ac = 0, nserver = 0, i, c, status = CMD_OK;
   const char *target = NULL;
   bool connect_failed = false, check_list = false, check_mode = false;
-  bool list_flags = false;
+  bool quiet = false, list_flags = false;
   int first_id = 0;
+  bool b;
 
   signal (SIGPIPE, SIG_IGN);
+  catch_fatal_signals ();
   session_init (&s);
   shell.run_file = run_file;
   shell.complete_line = complete_line;
+
+  /* --json anywhere (outside "[ ... ]") makes every error JSON, even one
+   * about an option before it.
+   */
+  for (i = 1; i < argc && strcmp (argv[i], "--") != 0; i++) {
+    if (strcmp (argv[i], "[") == 0) {
+      int j = i;
+      while (j < argc && strcmp (argv[j], "]") != 0)
+        j++;
+      if (j < argc)
+        i = j;                  /* unmatched: an error, still in JSON */
+    }
+    else if (strcmp (argv[i], "--json") == 0)
+      shell.disp.json = true;
+  }
 
   /* "[ SERVER-CMD ARGS... ]" is taken out before option parsing: all of
    * it belongs to the server.
@@ -141,13 +231,10 @@ main (int argc, char *argv[])
       for (j = i + 1; j < argc && strcmp (argv[j], "]") != 0; j++)
         ;
       if (j >= argc) {
-        fprintf (stderr, "%s: \"[\" without a matching \"]\"\n",
-                 out_where.progname);
-        exit (CMD_USAGE);
+        exit_usage ("\"[\" without a matching \"]\"");
       }
       if (j == i + 1) {
-        fprintf (stderr, "%s: empty server command \"[ ]\"\n", out_where.progname);
-        exit (CMD_USAGE);
+        exit_usage ("empty server command \"[ ]\"");
       }
       server = argv + i + 1;
       nserver = j - i - 1;
@@ -157,8 +244,9 @@ main (int argc, char *argv[])
     av[ac++] = argv[i];
   }
 
-  av[0] = (char *) out_where.progname;   /* getopt's messages say "nbdcli" */
-  while ((c = getopt_long (ac, av, "c:f:t:Vh", long_opts, NULL)) != -1) {
+  av[0] = (char *) out_where.progname;
+  opterr = 0;                   /* errors are reported by usage_error */
+  while ((c = getopt_long (ac, av, ":c:f:t:qVh", long_opts, NULL)) != -1) {
     switch (c) {
     case 'c':
     case 'f':
@@ -186,12 +274,18 @@ main (int argc, char *argv[])
       apply_setting (&s, "tls-hostname", optarg);
       break;
     case OPT_TLS_VERIFY:
+      /* --tls-verify-peer no as well as --tls-verify-peer=no. */
+      if (!optarg && optind < ac && nbd_parse_bool (av[optind], &b) == 0)
+        optarg = av[optind++];
       if (apply_setting (&s, "tls-verify-peer", optarg ? optarg : "yes")
           != CMD_OK)
         exit (CMD_USAGE);
       break;
     case OPT_JSON:
       shell.disp.json = true;
+      break;
+    case 'q':
+      quiet = true;
       break;
     case OPT_EXPORT:
       apply_setting (&s, "export", optarg);
@@ -200,14 +294,19 @@ main (int argc, char *argv[])
       check_list = true;
       break;
     case OPT_TRACE:
-      if (!optarg || strcmp (optarg, "on") == 0)
+      /* --trace, --trace=hex, --trace hex, --trace=off, ... */
+      if (!optarg && optind < ac
+          && (strcasecmp (av[optind], "hex") == 0
+              || nbd_parse_bool (av[optind], &b) == 0))
+        optarg = av[optind++];
+      if (!optarg)
         shell.disp.trace = 1;
-      else if (strcmp (optarg, "hex") == 0)
+      else if (strcasecmp (optarg, "hex") == 0)
         shell.disp.trace = 2;
+      else if (nbd_parse_bool (optarg, &b) == 0)
+        shell.disp.trace = b;
       else {
-        fprintf (stderr, "%s: --trace=%s: expected on or hex\n",
-                 out_where.progname, optarg);
-        exit (CMD_USAGE);
+        exit_usage ("--trace=%s: expected hex, or " NBD_BOOL_WORDS, optarg);
       }
       break;
     case OPT_DUMP_CONFIG:
@@ -225,11 +324,33 @@ main (int argc, char *argv[])
       exit (0);
     case 'h':
       usage (stdout, 0);
+    case ':':
+      if (optopt && optopt < CHAR_MAX && strncmp (av[optind - 1], "--", 2))
+        exit_usage ("option -%c needs a value", optopt);
+      exit_usage ("option %s needs a value", av[optind - 1]);
     default:
-      fprintf (stderr, "Try `%s --help' for more information.\n",
-               out_where.progname);
-      exit (CMD_USAGE);
+      if (optopt && optopt < CHAR_MAX)
+        exit_usage ("unknown option -%c", optopt);
+      exit_usage ("unknown or ambiguous option %s", av[optind - 1]);
     }
+  }
+  /* --quiet: standard output carries only what `get' prints; the
+   * exchange goes to /dev/null (errors still go to stderr).  With --json
+   * every line is an event anyway: nothing to hide.
+   */
+  if (quiet && !shell.disp.json) {
+    int keep, null;
+
+    fflush (stdout);
+    keep = fcntl (STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+    null = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (keep == -1 || null == -1 || !(get_output = fdopen (keep, "w"))
+        || dup2 (null, STDOUT_FILENO) == -1) {
+      perror ("nbdcli: --quiet");
+      exit (CMD_FAILED);
+    }
+    close (null);
+    setvbuf (get_output, NULL, _IOLBF, 0);
   }
   if (list_flags) {
     print_flag_list (stdout, shell.disp.json);
@@ -249,8 +370,8 @@ main (int argc, char *argv[])
     target = av[optind++];
   first_id = optind;
   if ((!check_mode && optind < ac) || (target && server)) {
-    fprintf (stderr, "%s: more than one target\n", out_where.progname);
-    usage (stderr, CMD_USAGE);
+    exit_usage ("more than one target: %s and %s", target ? target : "[ ... ]",
+                 optind < ac ? av[optind] : "[ ... ]");
   }
 
   if (check_mode) {
@@ -280,18 +401,22 @@ main (int argc, char *argv[])
       if (server)
         nbd_target_command (nserver, server, &t);
       else if (!target) {
-        fprintf (stderr, "%s: check: no target\n", out_where.progname);
-        exit (CMD_USAGE);
+        exit_usage ("check: no target");
       }
       else if (nbd_parse_target (target, &t, err, sizeof err) == -1) {
-        fprintf (stderr, "%s: %s\n", out_where.progname, err);
-        exit (CMD_USAGE);
+        exit_usage ("%s", err);
       }
       session_set_target (&s, &t);
     }
     out_where.cmd = "check";
+    {
+      /* Ctrl-C stops the audit, which then prints what ran. */
+      struct sigaction sa = { .sa_handler = on_check_sigint };
+      sigemptyset (&sa.sa_mask);
+      sigaction (SIGINT, &sa, NULL);
+    }
     status = run_check (&s, &a, 1);
-    if (status != CMD_USAGE && shell.audit_flags > 0)
+    if (status != CMD_USAGE && status != 130 && shell.audit_flags > 0)
       status = 3;
     session_free (&s);
     free (av);
@@ -306,8 +431,7 @@ main (int argc, char *argv[])
     if (server)
       nbd_target_command (nserver, server, &t);
     else if (nbd_parse_target (target, &t, err, sizeof err) == -1) {
-      fprintf (stderr, "%s: %s\n", out_where.progname, err);
-      exit (CMD_USAGE);
+      exit_usage ("%s", err);
     }
     session_set_target (&s, &t);
     if (session_connect (&s) == -1)

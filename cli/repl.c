@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "lineedit.h"
 #include "nbdcli.h"
@@ -117,10 +119,55 @@ make_prompt (const struct session *s)
   return xstrdup (buf);
 }
 
+/* Whether le_readline is waiting for a line, and stdout a terminal. */
+static volatile sig_atomic_t at_prompt;
+static bool stdout_tty;
+
 static void
 on_sigint (int sig)
 {
   (void) sig;
+  transport_interrupted = 1;
+  if (at_prompt)
+    le_sigint_pending = 1;      /* the line editor drops the line */
+  else if (stdout_tty) {
+    /* A wait cancelled: what follows (its message, then the prompt)
+     * starts on a new line, not after the terminal's "^C".
+     */
+    ssize_t r = write (STDOUT_FILENO, "\n", 1);
+    (void) r;
+  }
+}
+
+/* SIGHUP (the terminal closed) and SIGTERM in the shell: the history
+ * is saved and the servers stopped before nbdcli dies of the signal.
+ * At the prompt the line editor is blocked in read(2), so saving from
+ * the handler is safe; during a command the wait is cancelled and the
+ * loop saves and dies when the command returns.
+ */
+static volatile sig_atomic_t fatal_pending;
+static struct termios saved_tty;
+static bool have_tty;
+
+static void __attribute__ ((noreturn))
+die_of (int sig)
+{
+  transport_kill_children ();
+  if (have_tty)
+    tcsetattr (STDIN_FILENO, TCSANOW, &saved_tty);
+  signal (sig, SIG_DFL);
+  raise (sig);
+  _exit (128 + sig);
+}
+
+static void
+on_fatal (int sig)
+{
+  if (at_prompt) {
+    le_save_history ();
+    die_of (sig);
+  }
+  fatal_pending = sig;
   transport_interrupted = 1;
 }
 
@@ -161,18 +208,30 @@ run_interactive (struct session *s)
   char *hist = history_file ();
   int last = CMD_OK;
 
+  struct sigaction fa = { .sa_handler = on_fatal };
+
   shell.interactive = true;
+  stdout_tty = isatty (STDOUT_FILENO);
+  have_tty = tcgetattr (STDIN_FILENO, &saved_tty) == 0;
   sigemptyset (&sa.sa_mask);
   sigaction (SIGINT, &sa, NULL);
+  sigemptyset (&fa.sa_mask);
+  sigaddset (&fa.sa_mask, SIGINT);
+  sigaction (SIGHUP, &fa, NULL);
+  sigaction (SIGTERM, &fa, NULL);
   le_init (hist);
   repl_session = s;
   le_set_completer (repl_complete);
-  while (!shell.quit) {
+  while (!shell.quit && !fatal_pending) {
     char *prompt = make_prompt (s);
     char *line;
 
     transport_interrupted = 0;
+    le_sigint_pending = 0;
+    fflush (stdout);
+    at_prompt = 1;
     line = le_readline (prompt);
+    at_prompt = 0;
 
     free (prompt);
     if (!line && transport_interrupted) {
@@ -193,5 +252,7 @@ run_interactive (struct session *s)
   }
   le_save_history ();
   free (hist);
+  if (fatal_pending)
+    die_of (fatal_pending);
   return last;
 }

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "names.h"
 #include "nbd-proto.h"
@@ -1476,6 +1478,9 @@ probe_selected (const struct probe *p, struct args *a, int first)
   return false;
 }
 
+/* run_check's status after Ctrl-C: 128 + SIGINT, as shells report it. */
+#define CHECK_INTERRUPTED 130
+
 static void
 print_list (FILE *fp, bool json)
 {
@@ -1495,10 +1500,54 @@ print_list (FILE *fp, bool json)
   }
 }
 
+/* At a terminal a probe's record fits the width: the rule and the
+ * evidence are wrapped at spaces, indented under the probe.  In a pipe
+ * each part stays on one line, for tools.
+ */
+static int
+term_width (FILE *fp)
+{
+  struct winsize ws;
+  const char *cols = getenv ("COLUMNS");
+
+  if (ioctl (fileno (fp), TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+    return ws.ws_col;
+  if (cols && atoi (cols) >= 40)
+    return atoi (cols);
+  return 80;
+}
+
+static void
+report_wrapped (FILE *fp, struct ctx *c, const struct probe *p,
+                enum verdict v)
+{
+  int width = term_width (fp), col;
+  char *rule = NULL;
+
+  col = fprintf (fp, "%-5s %s", verdict_names[v], p->id);
+  if (asprintf (&rule, "%s (spec: %s)", p->rule, p->section) == -1)
+    rule = NULL;
+  if (col < 35) {
+    fprintf (fp, "%*s", 35 - col, "");
+    col = 35;
+  }
+  print_wrapped (fp, rule ? rule : p->rule, col, 6, width);
+  free (rule);
+  if (c->ev[0]) {
+    fprintf (fp, "      ");
+    print_wrapped (fp, c->ev, 6, 6, width);
+  }
+  fflush (fp);
+}
+
 static void
 report (FILE *fp, bool json, struct ctx *c, const struct probe *p,
         enum verdict v)
 {
+  if (!json && isatty (fileno (fp))) {
+    report_wrapped (fp, c, p, v);
+    return;
+  }
   if (json) {
     fprintf (fp, "{\"event\":\"probe\",\"id\":\"%s\",\"result\":\"%s\","
              "\"rule\":", p->id, verdict_names[v]);
@@ -1548,19 +1597,22 @@ print_header (FILE *fp, bool json, const struct ctx *c,
 }
 
 static void
-print_summary (FILE *fp, bool json, const unsigned counts[5])
+print_summary (FILE *fp, bool json, const unsigned counts[5],
+               bool interrupted)
 {
   unsigned total = counts[0] + counts[1] + counts[2] + counts[3] + counts[4];
 
   if (json)
     fprintf (fp, "{\"event\":\"check_summary\",\"probes\":%u,\"pass\":%u,"
-             "\"flag\":%u,\"warn\":%u,\"skip\":%u,\"error\":%u}\n",
+             "\"flag\":%u,\"warn\":%u,\"skip\":%u,\"error\":%u%s}\n",
              total, counts[V_PASS], counts[V_FLAG], counts[V_WARN],
-             counts[V_SKIP], counts[V_ERROR]);
+             counts[V_SKIP], counts[V_ERROR],
+             interrupted ? ",\"interrupted\":true" : "");
   else
-    fprintf (fp, "%u probes: %u pass, %u flag, %u warn, %u skip, %u error\n",
-             total, counts[V_PASS], counts[V_FLAG], counts[V_WARN],
-             counts[V_SKIP], counts[V_ERROR]);
+    fprintf (fp, "%u %s: %u pass, %u flag, %u warn, %u skip, %u error%s\n",
+             total, total == 1 ? "probe" : "probes", counts[V_PASS],
+             counts[V_FLAG], counts[V_WARN], counts[V_SKIP], counts[V_ERROR],
+             interrupted ? " (interrupted)" : "");
 }
 
 /* Runs one probe on the audit's session and judges it: the probe's own
@@ -1602,7 +1654,7 @@ run_check (struct session *user, struct args *a, int first_id)
   const struct probe *p;
   unsigned counts[5] = { 0 };
   const char *e = arg_opt (a, "--export");
-  bool json = shell.disp.json;
+  bool json = shell.disp.json, interrupted = false;
   FILE *fp = a->out;
   int i, ret;
 
@@ -1622,8 +1674,6 @@ run_check (struct session *user, struct args *a, int first_id)
   if (user->target.kind == TARGET_NONE)
     return cmd_error ("no target (use `connect TARGET' first, or nbdcli "
                       "check TARGET)");
-  if (user->phase != PHASE_DISCONNECTED)
-    session_close (user, "closed for the audit");
 
   /* The audit runs on a session of its own, with the user's settings
    * and a sink that records flags instead of showing them.
@@ -1639,19 +1689,31 @@ run_check (struct session *user, struct args *a, int first_id)
     goto out;
   }
   print_header (fp, json, &c, &audit);
-  for (p = probes; p->id; p++) {
+  for (p = probes; p->id && !interrupted; p++) {
     enum verdict v;
 
     if (!probe_selected (p, a, first_id))
       continue;
+    if (transport_interrupted) {
+      interrupted = true;
+      break;
+    }
     v = run_probe (&c, p);
+    if (transport_interrupted) {
+      /* Ctrl-C: the probe that was cut short says nothing about the
+       * server; the summary says what ran.
+       */
+      interrupted = true;
+      break;
+    }
     counts[v]++;
     report (fp, json, &c, p, v);
   }
   /* The audit's FLAG verdicts count once each, for the exit status. */
   shell.audit_flags += counts[V_FLAG];
-  print_summary (fp, json, counts);
-  ret = counts[V_ERROR] ? CMD_FAILED : CMD_OK;
+  print_summary (fp, json, counts, interrupted);
+  ret = interrupted ? CHECK_INTERRUPTED : counts[V_ERROR] ? CMD_FAILED
+    : CMD_OK;
  out:
   free (c.other_export);
   session_free (&audit);
@@ -1661,7 +1723,18 @@ run_check (struct session *user, struct args *a, int first_id)
 static int
 do_check (struct session *s, struct args *a)
 {
-  return run_check (s, a, 1);
+  int r;
+
+  if (!arg_opt (a, "--list") && s->target.kind != TARGET_NONE
+      && !shell.disp.json) {
+    char *d = nbd_target_describe (&s->target);
+
+    fprintf (a->out, "check: auditing %s on connections of its own; this "
+             "session is left as it was\n", d);
+    free (d);
+  }
+  r = run_check (s, a, 1);
+  return r == CHECK_INTERRUPTED ? CMD_FAILED : r;
 }
 
 const struct command check_commands[] = {
@@ -1680,7 +1753,11 @@ const struct command check_commands[] = {
             "section and evidence.  --list prints the catalogue; PROBE names run a\n"
             "subset; --export chooses the export (default: the target's).  Any\n"
             "FLAG makes the exit status 3.  Uses the TLS credentials of the\n"
-            "session.",
+            "session.  Inside the shell it audits on connections of its own and\n"
+            "leaves the session as it was.  At a terminal each record is wrapped\n"
+            "to its width; in a pipe the probe and its evidence are one line each.\n"
+            "Ctrl-C stops the audit: the summary of what ran says \"interrupted\"\n"
+            "(exit status 130 for nbdcli check).",
     .opts = "--list --export=",
     .max_args = -1,
     .run = do_check,

@@ -29,6 +29,7 @@ enum {
   CMD_OPT_PHASE = 2,            /* only during option haggling */
   CMD_XMIT_PHASE = 4,           /* only during transmission */
   CMD_TEXT = 8,                 /* prints text: wrapped for --json */
+  CMD_WORDS = 16,               /* no --options: every word as given */
 };
 
 /* A command's words after the dispatcher took its --options out. */

@@ -69,8 +69,10 @@ const struct command conn_commands[] = {
     .summary = "connect to a server and read its greeting",
     .help = "TARGET is an NBD URI (nbd://HOST[:PORT]/EXPORT, nbds://...,\n"
             "nbd+unix:///EXPORT?socket=PATH, nbds+unix://...), HOST[:PORT], a Unix\n"
-            "socket path, or a server command between [ and ] that is started with\n"
-            "a connected socket on its stdin and stdout (as nbdkit -s expects).\n"
+            "socket path, or a server command between [ and ] that is started as\n"
+            "nbdinfo does: with systemd socket activation (nbdkit, qemu-nbd) and a\n"
+            "connected socket on its stdin and stdout (nbdkit -s); it runs in its own\n"
+            "process group and is stopped when the connection closes.\n"
             "nbdcli reads the greeting and answers with client flags derived from\n"
             "the server's handshake flags (or the ones set with `set client-flags');\n"
             "nothing else is sent.",

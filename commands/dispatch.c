@@ -176,6 +176,15 @@ dispatch (struct session *s, int argc, char **argv, const bool *quoted)
     bool takes_value;
     char *eq;
 
+    /* CMD_WORDS (echo): every word is an argument, as given; only a
+     * lone --help asks for help.
+     */
+    if ((c->flags & CMD_WORDS) && !(argc == 2 && !quoted[i]
+                                    && strcmp (w, "--help") == 0)) {
+      a.quoted[a.argc] = quoted[i];
+      a.argv[a.argc++] = argv[i];
+      continue;
+    }
     if (!quoted[i] && !no_more_opts && strcmp (w, "--help") == 0) {
       print_command_help (stdout, c);
       args_free (&a);

@@ -39,17 +39,203 @@ send_opt (struct session *s, uint32_t opt, struct bytes *payload)
 static int
 refuse_plaintext (struct session *s, const char *what)
 {
-  if (s->cfg.tls.required && !s->tls_up && !s->cfg.allow_plaintext)
-    return cmd_error ("TLS was asked for (nbds:// or `set tls require') but "
-                      "is not up: %s would enter transmission in plaintext; "
-                      "run `starttls' first, or `set allow-plaintext on' to "
-                      "do it anyway", what);
-  return CMD_OK;
+  if (!s->cfg.tls.required || s->tls_up || s->cfg.allow_plaintext)
+    return CMD_OK;
+  if (s->tls_refused)
+    return cmd_error ("the server refused TLS (its reply to "
+                      "NBD_OPT_STARTTLS was an error), so this %s target "
+                      "cannot be used in plaintext: %s would enter "
+                      "transmission unencrypted.  To connect without TLS "
+                      "on purpose, use an nbd:// target, or `set "
+                      "allow-plaintext on'",
+                      s->target.tls ? "nbds://" : "TLS-required", what);
+  return cmd_error ("TLS was asked for (nbds:// or `set tls require') but "
+                    "is not up: %s would enter transmission in plaintext; "
+                    "run `starttls' first, or `set allow-plaintext on' to "
+                    "do it anyway", what);
+}
+
+/* One export as `list --long' found it. */
+struct export_facts {
+  char *name;
+  bool answered;                /* NBD_OPT_INFO gave NBD_INFO_EXPORT */
+  uint64_t size;
+  uint16_t tflags;
+  char *description;
+  bool have_bs;
+  uint32_t min_block, pref_block, max_block;
+  bool asked_contexts;
+  char **contexts;
+  size_t ncontexts;
+};
+
+static void
+print_export_facts (const struct export_facts *e)
+{
+  char b1[64], b2[512];
+  size_t i;
+
+  if (shell.disp.json) {
+    printf ("{\"event\":\"export\",\"name\":");
+    json_string (stdout, e->name);
+    printf (",\"answered\":%s", e->answered ? "true" : "false");
+    if (e->answered) {
+      printf (",\"size\":%" PRIu64 ",\"transmission_flags\":%u",
+              e->size, e->tflags);
+      if (e->description) {
+        printf (",\"description\":");
+        json_string (stdout, e->description);
+      }
+      if (e->have_bs)
+        printf (",\"min_block\":%" PRIu32 ",\"pref_block\":%" PRIu32
+                ",\"max_block\":%" PRIu32, e->min_block, e->pref_block,
+                e->max_block);
+    }
+    if (e->asked_contexts) {
+      printf (",\"contexts\":[");
+      for (i = 0; i < e->ncontexts; i++) {
+        printf ("%s", i ? "," : "");
+        json_string (stdout, e->contexts[i]);
+      }
+      printf ("]");
+    }
+    printf ("}\n");
+    return;
+  }
+  printf ("export \"%s\":\n", e->name);
+  if (!e->answered) {
+    printf ("  not answered (NBD_OPT_INFO failed)\n");
+    return;
+  }
+  if (e->description && *e->description)
+    printf ("  description:        %s\n", e->description);
+  printf ("  size:               %" PRIu64 " (%s)\n", e->size,
+          human_size (e->size, b1, sizeof b1));
+  printf ("  transmission flags: 0x%04x (%s)\n", e->tflags,
+          nbd_flags_str (nbd_tflag_names, e->tflags, b2, sizeof b2));
+  if (e->have_bs)
+    printf ("  block sizes:        minimum %" PRIu32 ", preferred %" PRIu32
+            ", maximum %" PRIu32 "\n", e->min_block, e->pref_block,
+            e->max_block);
+  if (!e->asked_contexts)
+    printf ("  contexts:           not asked (structured replies not "
+            "negotiated)\n");
+  else if (e->ncontexts == 0)
+    printf ("  contexts:           none\n");
+  else
+    for (i = 0; i < e->ncontexts; i++)
+      printf ("  %s%s\n", i ? "                    " : "contexts:           ",
+              e->contexts[i]);
+}
+
+/* `list --long': every export with its size, flags and contexts in one
+ * command, as nbdinfo --list does.  On the wire: NBD_OPT_LIST, then per
+ * export NBD_OPT_INFO (name, description, block size) and, when
+ * structured replies are negotiated, NBD_OPT_LIST_META_CONTEXT with no
+ * query; every exchange is shown, then the summary.
+ */
+static int
+list_long (struct session *s)
+{
+  struct export_facts *ex;
+  size_t n, i, j;
+  int ret = CMD_OK;
+  static const uint16_t reqs[] = { NBD_INFO_NAME, NBD_INFO_DESCRIPTION,
+                                   NBD_INFO_BLOCK_SIZE };
+
+  /* Only the exports this LIST names: forget those learned before. */
+  for (i = 0; i < s->learned.nexports; i++)
+    free (s->learned.exports[i]);
+  s->learned.nexports = 0;
+  if (send_opt (s, NBD_OPT_LIST, NULL) != CMD_OK)
+    return CMD_FAILED;
+  n = s->learned.nexports;
+  ex = calloc (n ? n : 1, sizeof *ex);
+  if (!ex)
+    abort ();
+  for (i = 0; i < n && s->phase == PHASE_OPTIONS; i++) {
+    struct bytes p = { 0 };
+    struct nego saved = s->cur;
+
+    ex[i].name = xstrdup (s->learned.exports[i]);
+    s->cur.have_export = false;
+    s->cur.have_bs = false;
+    s->cur.description = NULL;
+    nbd_encode_info_payload (&p, ex[i].name, reqs, 3);
+    if (send_opt (s, NBD_OPT_INFO, &p) != CMD_OK) {
+      ret = CMD_FAILED;
+      s->cur.have_export = saved.have_export;
+      s->cur.have_bs = saved.have_bs;
+      free (s->cur.description);
+      s->cur.description = saved.description;
+      break;
+    }
+    ex[i].answered = s->cur.have_export;
+    ex[i].size = s->cur.size;
+    ex[i].tflags = s->cur.tflags;
+    ex[i].description = s->cur.description ? xstrdup (s->cur.description)
+      : NULL;
+    ex[i].have_bs = s->cur.have_bs;
+    ex[i].min_block = s->cur.min_block;
+    ex[i].pref_block = s->cur.pref_block;
+    ex[i].max_block = s->cur.max_block;
+    if (!ex[i].answered) {
+      /* Nothing learned: the model keeps what it had. */
+      s->cur.have_export = saved.have_export;
+      s->cur.size = saved.size;
+      s->cur.tflags = saved.tflags;
+    }
+    if (!s->cur.have_bs && saved.have_bs) {
+      s->cur.have_bs = true;
+      s->cur.min_block = saved.min_block;
+      s->cur.pref_block = saved.pref_block;
+      s->cur.max_block = saved.max_block;
+    }
+    if (!s->cur.description)
+      s->cur.description = saved.description;
+    else
+      free (saved.description);
+
+    if (s->cur.sr || s->cur.eh) {
+      struct bytes q = { 0 };
+
+      /* The contexts this reply names: learned afresh. */
+      for (j = 0; j < s->learned.ncontexts; j++)
+        free (s->learned.contexts[j]);
+      s->learned.ncontexts = 0;
+      nbd_encode_meta_payload (&q, ex[i].name, NULL, 0);
+      if (send_opt (s, NBD_OPT_LIST_META_CONTEXT, &q) != CMD_OK) {
+        ret = CMD_FAILED;
+        break;
+      }
+      ex[i].asked_contexts = true;
+      ex[i].ncontexts = s->learned.ncontexts;
+      ex[i].contexts = calloc (ex[i].ncontexts + 1, sizeof (char *));
+      if (!ex[i].contexts)
+        abort ();
+      for (j = 0; j < ex[i].ncontexts; j++)
+        ex[i].contexts[j] = xstrdup (s->learned.contexts[j]);
+    }
+  }
+  if (ret == CMD_OK)
+    for (i = 0; i < n; i++)
+      print_export_facts (&ex[i]);
+  for (i = 0; i < n; i++) {
+    free (ex[i].name);
+    free (ex[i].description);
+    for (j = 0; j < ex[i].ncontexts; j++)
+      free (ex[i].contexts[j]);
+    free (ex[i].contexts);
+  }
+  free (ex);
+  return ret;
 }
 
 static int
 do_list (struct session *s, struct args *a)
 {
+  if (arg_opt (a, "--long"))
+    return list_long (s);
   return send_opt (s, NBD_OPT_LIST, NULL);
 }
 
@@ -229,11 +415,16 @@ do_opt (struct session *s, struct args *a)
 const struct command opt_commands[] = {
   {
     .name = "list",
-    .args = "",
+    .args = "[--long]",
     .summary = "list the server's exports (NBD_OPT_LIST)",
     .help = "Sends NBD_OPT_LIST with no data; the server answers with one\n"
             "NBD_REP_SERVER per export (name and optional description), then\n"
-            "NBD_REP_ACK.  The names are remembered for completion.",
+            "NBD_REP_ACK.  The names are remembered for completion.\n"
+            "--long then asks about each export, as nbdinfo --list does: NBD_OPT_INFO\n"
+            "(name, description, block size) and, when structured replies are\n"
+            "negotiated, NBD_OPT_LIST_META_CONTEXT with no query; every exchange is\n"
+            "shown, then each export with its size, flags, block sizes and contexts.",
+    .opts = "--long",
     .flags = CMD_OPT_PHASE,
     .max_args = 0,
     .run = do_list,

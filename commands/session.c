@@ -17,6 +17,152 @@
 #include "commands.h"
 #include "output.h"
 
+/* `get FIELD': one value, for scripts.  Text: the value alone on one
+ * line (a list: one item per line).  JSON: {"event":"value","field":
+ * FIELD,"value":...}.
+ */
+/* Where get's text values go: stdout, or with --quiet the real stdout
+ * while the rest of the output goes to /dev/null (set by main).
+ */
+FILE *get_output;
+
+static FILE *
+gout (void)
+{
+  return get_output && !shell.disp.json ? get_output : stdout;
+}
+
+static void
+get_begin (const char *field)
+{
+  printf ("{\"event\":\"value\",\"field\":");
+  json_string (stdout, field);
+  printf (",\"value\":");
+}
+
+static int
+get_num (const char *field, uint64_t v, bool hex)
+{
+  if (shell.disp.json) {
+    get_begin (field);
+    printf ("%" PRIu64 "}\n", v);
+  }
+  else if (hex)
+    fprintf (gout (), "0x%04" PRIx64 "\n", v);
+  else
+    fprintf (gout (), "%" PRIu64 "\n", v);
+  return CMD_OK;
+}
+
+static int
+get_flagval (const char *field, bool v)
+{
+  if (shell.disp.json) {
+    get_begin (field);
+    printf ("%s}\n", v ? "true" : "false");
+  }
+  else
+    fprintf (gout (), "%s\n", v ? "true" : "false");
+  return CMD_OK;
+}
+
+static int
+get_text (const char *field, const char *v)
+{
+  if (shell.disp.json) {
+    get_begin (field);
+    json_string (stdout, v);
+    printf ("}\n");
+  }
+  else
+    fprintf (gout (), "%s\n", v);
+  return CMD_OK;
+}
+
+static int
+need_export (struct session *s)
+{
+  if (s->phase == PHASE_DISCONNECTED)
+    return cmd_error ("not connected (use `connect TARGET' or `reconnect')");
+  if (!s->cur.have_export)
+    return cmd_error ("no export has been answered yet (its size and "
+                      "flags come with `info' or `go')");
+  return CMD_OK;
+}
+
+static int
+do_get (struct session *s, struct args *a)
+{
+  const char *f = a->argv[1];
+  uint32_t bit;
+  size_t i;
+
+  if (strcmp (f, "size") == 0) {
+    if (need_export (s) != CMD_OK)
+      return CMD_FAILED;
+    return get_num (f, s->cur.size, false);
+  }
+  if (strcmp (f, "flags") == 0 || strcmp (f, "transmission-flags") == 0) {
+    if (need_export (s) != CMD_OK)
+      return CMD_FAILED;
+    return get_num (f, s->cur.tflags, true);
+  }
+  if (strcmp (f, "flag") == 0) {
+    if (a->argc != 3) {
+      return usage_error ("usage: get flag NAME (e.g. get flag SEND_DF)");
+    }
+    if (nbd_value_of (nbd_tflag_names, a->argv[2], &bit) == -1) {
+      cmd_error ("\"%s\": not a transmission flag (NBD_FLAG_*; `help "
+                 "NBD_FLAG_SEND_DF' explains one)", a->argv[2]);
+      return CMD_USAGE;
+    }
+    if (need_export (s) != CMD_OK)
+      return CMD_FAILED;
+    return get_flagval (a->argv[2], (s->cur.tflags & bit) != 0);
+  }
+  if (a->argc != 2) {
+    cmd_error ("too many arguments (usage: get FIELD; only `flag' takes a "
+               "name)");
+    return CMD_USAGE;
+  }
+  if (strcmp (f, "tls-version") == 0) {
+    if (!s->tls_up || !s->tlsinfo.version)
+      return cmd_error ("TLS is not up (use `starttls')");
+    return get_text (f, s->tlsinfo.version);
+  }
+  if (strcmp (f, "phase") == 0)
+    return get_text (f, phase_name (s->phase));
+  if (strcmp (f, "structured-reply") == 0)
+    return get_flagval (f, s->phase != PHASE_DISCONNECTED && s->cur.sr);
+  if (strcmp (f, "extended-headers") == 0)
+    return get_flagval (f, s->phase != PHASE_DISCONNECTED && s->cur.eh);
+  if (strcmp (f, "export") == 0) {
+    if (need_export (s) != CMD_OK)
+      return CMD_FAILED;
+    return get_text (f, s->cur.export_name ? s->cur.export_name : "");
+  }
+  if (strcmp (f, "contexts") == 0) {
+    if (shell.disp.json) {
+      get_begin (f);
+      printf ("[");
+      for (i = 0; i < s->cur.nctx; i++) {
+        printf ("%s{\"id\":%" PRIu32 ",\"name\":", i ? "," : "",
+                s->cur.ctx[i].id);
+        json_string (stdout, s->cur.ctx[i].name);
+        printf ("}");
+      }
+      printf ("]}\n");
+    }
+    else
+      for (i = 0; i < s->cur.nctx; i++)
+        fprintf (gout (), "%s\n", s->cur.ctx[i].name);
+    return CMD_OK;
+  }
+  return usage_error ("unknown field \"%s\" (size, flags, flag NAME, tls-version, "
+             "contexts, export, phase, structured-reply, extended-headers)",
+             f);
+}
+
 static int
 do_state (struct session *s, struct args *a)
 {
@@ -25,20 +171,6 @@ do_state (struct session *s, struct args *a)
   else
     print_state (a->out, s);
   return CMD_OK;
-}
-
-static int
-parse_bool (const char *v, bool *out)
-{
-  if (!strcasecmp (v, "on") || !strcasecmp (v, "yes")
-      || !strcasecmp (v, "true") || !strcmp (v, "1"))
-    *out = true;
-  else if (!strcasecmp (v, "off") || !strcasecmp (v, "no")
-           || !strcasecmp (v, "false") || !strcmp (v, "0"))
-    *out = false;
-  else
-    return -1;
-  return 0;
 }
 
 static void
@@ -102,25 +234,28 @@ apply_setting (struct session *s, const char *name, const char *v)
   else if (strcmp (name, "client-flags") == 0) {
     if (strcmp (v, "auto") == 0)
       s->cfg.client_flags_override = -1;
-    else if (parse_u64 (v, &n) == -1 || n > UINT32_MAX)
+    else if (parse_u64 (v, &n) == -1 || n > UINT32_MAX) {
       return usage_error ("client-flags: \"%s\" is not auto or a 32-bit "
-                        "number", v);
+                 "number", v);
+    }
     else
       s->cfg.client_flags_override = n;
   }
   else if (strcmp (name, "timeout") == 0) {
-    if (parse_u64 (v, &n) == -1 || n == 0 || n > 86400)
+    if (parse_u64 (v, &n) == -1 || n == 0 || n > 86400) {
       return usage_error ("timeout: \"%s\" is not a number of seconds "
-                        "(1 to 86400)", v);
+                 "(1 to 86400)", v);
+    }
     s->cfg.timeout_ms = (int) n * 1000;
   }
   else if (strcmp (name, "tls") == 0) {
-    if (strcmp (v, "require") == 0 || strcmp (v, "on") == 0)
-      s->cfg.tls.required = s->cfg.tls_required_by_user = true;
-    else if (strcmp (v, "off") == 0)
-      s->cfg.tls.required = s->cfg.tls_required_by_user = false;
-    else
-      return usage_error ("tls: expected require or off");
+    if (strcmp (v, "require") == 0)
+      b = true;
+    else if (nbd_parse_bool (v, &b) == -1) {
+      return usage_error ("tls: \"%s\": expected require, or " NBD_BOOL_WORDS,
+                 v);
+    }
+    s->cfg.tls.required = s->cfg.tls_required_by_user = b;
   }
   else if (strcmp (name, "tls-certificates") == 0)
     set_str (&s->cfg.tls.certificates, v);
@@ -131,23 +266,25 @@ apply_setting (struct session *s, const char *name, const char *v)
   else if (strcmp (name, "tls-hostname") == 0)
     set_str (&s->cfg.tls.hostname, v);
   else if (strcmp (name, "tls-verify-peer") == 0) {
-    if (parse_bool (v, &b) == -1)
-      return usage_error ("tls-verify-peer: expected yes or no");
+    if (nbd_parse_bool (v, &b) == -1) {
+      return usage_error ("tls-verify-peer: \"%s\": expected " NBD_BOOL_WORDS, v);
+    }
     s->cfg.tls.verify_peer = b;
   }
   else if (strcmp (name, "allow-plaintext") == 0) {
-    if (parse_bool (v, &b) == -1)
-      return usage_error ("allow-plaintext: expected on or off");
+    if (nbd_parse_bool (v, &b) == -1) {
+      return usage_error ("allow-plaintext: \"%s\": expected " NBD_BOOL_WORDS, v);
+    }
     s->cfg.allow_plaintext = b;
   }
   else if (strcmp (name, "errexit") == 0) {
-    if (parse_bool (v, &b) == -1)
-      return usage_error ("errexit: expected on or off");
+    if (nbd_parse_bool (v, &b) == -1) {
+      return usage_error ("errexit: \"%s\": expected " NBD_BOOL_WORDS, v);
+    }
     shell.errexit = b;
   }
   else {
-    cmd_error ("unknown setting \"%s\" (try `set' to list them)", name);
-    return CMD_USAGE;
+    return usage_error ("unknown setting \"%s\" (try `set' to list them)", name);
   }
   return CMD_OK;
 }
@@ -160,8 +297,7 @@ do_set (struct session *s, struct args *a)
     return CMD_OK;
   }
   if (a->argc != 3) {
-    cmd_error ("missing value (usage: set NAME VALUE)");
-    return CMD_USAGE;
+    return usage_error ("missing value (usage: set NAME VALUE)");
   }
   return apply_setting (s, a->argv[1], a->argv[2]);
 }
@@ -212,8 +348,7 @@ do_help (struct session *s, struct args *a)
       }
       if (help_element (a->out, a->argv[1]) > 0)
         return CMD_OK;
-      cmd_error ("no help for \"%s\" (try `help' for the list)", a->argv[1]);
-      return CMD_USAGE;
+      return usage_error ("no help for \"%s\" (try `help' for the list)", a->argv[1]);
     }
     print_command_help (a->out, c);
     return CMD_OK;
@@ -241,14 +376,27 @@ do_sleep (struct session *s, struct args *a)
   struct timespec ts;
 
   if (*end || d < 0 || d > 3600) {
-    cmd_error ("\"%s\" is not a number of seconds (0 to 3600)", a->argv[1]);
-    return CMD_USAGE;
+    return usage_error ("\"%s\" is not a number of seconds (0 to 3600)", a->argv[1]);
   }
   ts.tv_sec = (time_t) d;
   ts.tv_nsec = (long) ((d - ts.tv_sec) * 1e9);
   while (nanosleep (&ts, &ts) == -1 && !transport_interrupted)
     ;
   return CMD_OK;
+}
+
+static int
+parse_trace (const char *v, int *level)
+{
+  bool b;
+
+  if (strcasecmp (v, "hex") == 0)
+    *level = 2;
+  else if (nbd_parse_bool (v, &b) == 0)
+    *level = b;
+  else
+    return -1;
+  return 0;
 }
 
 static int
@@ -259,15 +407,8 @@ do_trace (struct session *s, struct args *a)
             : "hex");
     return CMD_OK;
   }
-  if (strcmp (a->argv[1], "on") == 0)
-    shell.disp.trace = 1;
-  else if (strcmp (a->argv[1], "hex") == 0)
-    shell.disp.trace = 2;
-  else if (strcmp (a->argv[1], "off") == 0)
-    shell.disp.trace = 0;
-  else {
-    cmd_error ("expected on, off or hex");
-    return CMD_USAGE;
+  if (parse_trace (a->argv[1], &shell.disp.trace) == -1) {
+    return usage_error ("\"%s\": expected hex, or " NBD_BOOL_WORDS, a->argv[1]);
   }
   display_attach (&shell.disp, s);
   return CMD_OK;
@@ -372,14 +513,22 @@ do_assert (struct session *s, struct args *a)
     if (!val || parse_u64 (val, &n) == -1)
       return usage_error ("assert size N");
     ok = s->cur.have_export && s->cur.size == n;
-    snprintf (buf, sizeof buf, "the export size is %" PRIu64, s->cur.size);
+    if (s->cur.have_export)
+      snprintf (buf, sizeof buf, "the export size is %" PRIu64, s->cur.size);
+    else
+      snprintf (buf, sizeof buf, "no export has been answered yet (its "
+                "size comes with `info' or `go')");
   }
   else if (strcmp (what, "tflag") == 0) {
     if (!val || nbd_value_of (nbd_tflag_names, val, &v) == -1)
       return usage_error ("assert tflag NBD_FLAG_* name");
     ok = s->cur.have_export && (s->cur.tflags & v);
-    snprintf (buf, sizeof buf, "the transmission flags are 0x%04x",
-              s->cur.tflags);
+    if (s->cur.have_export)
+      snprintf (buf, sizeof buf, "the transmission flags are 0x%04x",
+                s->cur.tflags);
+    else
+      snprintf (buf, sizeof buf, "no export has been answered yet (its "
+                "flags come with `info' or `go')");
   }
   else
     return usage_error ("unknown assertion \"%s\" (reply, phase, connected, "
@@ -392,6 +541,21 @@ do_assert (struct session *s, struct args *a)
 }
 
 const struct command session_commands[] = {
+  {
+    .name = "get",
+    .args = "FIELD [NAME]",
+    .summary = "print one value, for scripts",
+    .help = "FIELD is size (the export's size in bytes, as nbdinfo --size prints\n"
+            "it), flags (the transmission flags, in hex), flag NAME (true or false\n"
+            "for one transmission flag, e.g. flag SEND_DF), tls-version, contexts\n"
+            "(the meta contexts set, one per line), export, phase,\n"
+            "structured-reply or extended-headers.  The value is printed alone;\n"
+            "with --json as {\"event\":\"value\",\"field\":...,\"value\":...}.\n"
+            "Nothing is sent.  Example: nbdcli URI -c 'go; get size'.",
+    .min_args = 1,
+    .max_args = 2,
+    .run = do_get,
+  },
   {
     .name = "state",
     .args = "",
@@ -437,7 +601,10 @@ const struct command session_commands[] = {
     .name = "echo",
     .args = "[WORDS...]",
     .summary = "print the words",
-    .flags = CMD_TEXT,
+    .help = "Prints its words as given, separated by one space: options are not\n"
+            "read (echo --- and echo -n hi print those words); only a lone\n"
+            "echo --help shows this help.",
+    .flags = CMD_TEXT | CMD_WORDS,
     .max_args = -1,
     .run = do_echo,
   },

@@ -56,6 +56,51 @@ run (struct session *s, struct xreq *r)
   return session_request (s, r, &res) == 0 ? CMD_OK : CMD_FAILED;
 }
 
+/* Bounds before bytes: once the export's size is known, a request that
+ * ends past it is refused before anything is sent, unless --force asks
+ * for it on purpose (a server must answer it with NBD_EINVAL).
+ */
+static int
+check_bounds (struct session *s, struct args *a, uint64_t off, uint64_t len)
+{
+  uint64_t size = s->cur.size;
+  char b1[64];
+
+  if (!s->cur.have_export || arg_opt (a, "--force"))
+    return CMD_OK;
+  if (off <= size && len <= size - off)
+    return CMD_OK;
+  return cmd_error ("offset %" PRIu64 " + length %" PRIu64 " ends past the "
+                    "end of the export (size %" PRIu64 ", %s): not sent; "
+                    "--force sends it anyway, as does `cmd'",
+                    off, len, size, human_size (size, b1, sizeof b1));
+}
+
+/* Sends piece N of NTOTAL of a split transfer.  An error reply to one
+ * piece stops the transfer: the summary says where, and the command
+ * fails.  (A single request's error reply is a result, not a failure.)
+ */
+static int
+run_piece (struct session *s, struct xreq *r, uint64_t n, uint64_t ntotal)
+{
+  struct xresult res = { 0 };
+  const char *name;
+
+  if (session_request (s, r, &res) != 0)
+    return CMD_FAILED;
+  if (!res.error || ntotal <= 1)
+    return CMD_OK;
+  name = nbd_name_of (nbd_error_names, res.errval);
+  if (name)
+    cmd_error ("stopped at offset %" PRIu64 ": request %" PRIu64 " of %"
+               PRIu64 " failed with %s", r->offset, n, ntotal, name);
+  else
+    cmd_error ("stopped at offset %" PRIu64 ": request %" PRIu64 " of %"
+               PRIu64 " failed with error %" PRIu32, r->offset, n, ntotal,
+               res.errval);
+  return CMD_FAILED;
+}
+
 /* Long reads and writes go in pieces: at most the export's maximum
  * payload, and at most 4 MiB, which keeps both sides' buffers small and
  * the data flowing.  With --single a length above the export's maximum
@@ -90,7 +135,7 @@ check_split (struct session *s, struct args *a, uint64_t len, uint64_t *piece)
 static int
 do_read (struct session *s, struct args *a)
 {
-  uint64_t off, len, piece, done = 0;
+  uint64_t off, len, piece, done = 0, n = 0, ntotal;
   const char *out = arg_opt (a, "--out");
   struct xreq r = { .type = NBD_CMD_READ };
   FILE *fp = NULL;
@@ -99,7 +144,8 @@ do_read (struct session *s, struct args *a)
   if (num_arg (a, 1, &off) || num_arg (a, 2, &len)
       || cmd_flags (a, &r.flags))
     return CMD_USAGE;
-  if (check_split (s, a, len, &piece) != CMD_OK)
+  if (check_bounds (s, a, off, len) != CMD_OK
+      || check_split (s, a, len, &piece) != CMD_OK)
     return CMD_FAILED;
   if (out) {
     fp = fopen (out, "w");
@@ -109,12 +155,13 @@ do_read (struct session *s, struct args *a)
   }
   if (len == 0)
     piece = 0;
+  ntotal = piece ? (len + piece - 1) / piece : 1;
   do {
     uint64_t k = len - done < piece ? len - done : piece;
     r.offset = off + done;
     r.length = k;
     r.out_base = done;
-    if (run (s, &r) != CMD_OK) {
+    if (run_piece (s, &r, ++n, ntotal) != CMD_OK) {
       ret = CMD_FAILED;
       break;
     }
@@ -150,7 +197,7 @@ read_full (int fd, uint8_t *buf, size_t n)
 static int
 do_write (struct session *s, struct args *a)
 {
-  uint64_t off, piece, done = 0, len;
+  uint64_t off, piece, done = 0, len, n = 0, ntotal;
   const char *file = arg_opt (a, "--file");
   const char *pat = arg_opt (a, "--pattern");
   const char *lenopt = arg_opt (a, "--length");
@@ -205,7 +252,8 @@ do_write (struct session *s, struct args *a)
     }
     len = data.len;
   }
-  if (check_split (s, a, len, &piece) != CMD_OK) {
+  if (check_bounds (s, a, off, len) != CMD_OK
+      || check_split (s, a, len, &piece) != CMD_OK) {
     bytes_free (&data);
     if (fd >= 0)
       close (fd);
@@ -216,6 +264,7 @@ do_write (struct session *s, struct args *a)
     if (pat)
       memset (buf, patbyte, piece);
   }
+  ntotal = piece ? (len + piece - 1) / piece : 1;
   do {
     uint64_t k = len - done < piece ? len - done : piece;
 
@@ -229,7 +278,7 @@ do_write (struct session *s, struct args *a)
     r.payload_len = k;
     if (s->cur.eh)
       r.flags |= NBD_CMD_FLAG_PAYLOAD_LEN;
-    if (run (s, &r) != CMD_OK) {
+    if (run_piece (s, &r, ++n, ntotal) != CMD_OK) {
       ret = CMD_FAILED;
       break;
     }
@@ -256,6 +305,8 @@ simple_cmd (struct session *s, struct args *a, uint16_t type, int nnum)
     return CMD_USAGE;
   r.offset = v[0];
   r.length = v[1];
+  if (nnum == 2 && check_bounds (s, a, r.offset, r.length) != CMD_OK)
+    return CMD_FAILED;
   if (!s->cur.eh && r.length > UINT32_MAX)
     return usage_error ("length %" PRIu64 " does not fit a compact request",
                       r.length);
@@ -320,8 +371,13 @@ const struct command xmit_commands[] = {
             "LENGTH take sizes like 4k, 1M or 0x1000.  A LENGTH above the export's\n"
             "maximum payload (NBD_INFO_BLOCK_SIZE, else 32 MiB), or above 4 MiB,\n"
             "is split into several requests; --single sends one request and\n"
-            "refuses a LENGTH above the maximum payload (`cmd' sends anything).",
-    .opts = "--df --fua --out= --single --flags=",
+            "refuses a LENGTH above the maximum payload (`cmd' sends anything).\n"
+            "A split read stops at the first error reply and fails, saying which\n"
+            "request failed.  A range that ends past the end of the export (once\n"
+            "its size is known) is refused before anything is sent; --force sends\n"
+            "it anyway (this applies to write, trim, zero, cache and block-status\n"
+            "too).",
+    .opts = "--df --fua --out= --single --flags= --force",
     .flags = CMD_XMIT_PHASE,
     .min_args = 2,
     .max_args = 2,
@@ -330,13 +386,15 @@ const struct command xmit_commands[] = {
   {
     .name = "write",
     .args = "OFFSET [DATA...] [--file FILE | --pattern BYTE --length N] "
-            "[--fua] [--single]",
+            "[--fua] [--single] [--force]",
     .summary = "write to the export (NBD_CMD_WRITE)",
     .help = "DATA words are hex bytes when unquoted and strings when quoted, as in\n"
             "`write 0 \"hello\"' or `write 512 de ad be ef'.  --file FILE writes the\n"
             "file (or its first --length N bytes), --pattern BYTE --length N a\n"
-            "repeated byte.  Long writes are split like reads.",
-    .opts = "--file= --pattern= --length= --fua --single --flags=",
+            "repeated byte.  Long writes are split like reads, stop at the first\n"
+            "error reply like reads, and are refused past the end of the export\n"
+            "unless --force is given.",
+    .opts = "--file= --pattern= --length= --fua --single --flags= --force",
     .flags = CMD_XMIT_PHASE,
     .min_args = 1,
     .max_args = -1,
@@ -355,7 +413,7 @@ const struct command xmit_commands[] = {
     .name = "trim",
     .args = "OFFSET LENGTH [--fua]",
     .summary = "discard a range (NBD_CMD_TRIM)",
-    .opts = "--fua --flags=",
+    .opts = "--fua --flags= --force",
     .flags = CMD_XMIT_PHASE,
     .min_args = 2,
     .max_args = 2,
@@ -367,7 +425,7 @@ const struct command xmit_commands[] = {
     .summary = "write zeroes (NBD_CMD_WRITE_ZEROES)",
     .help = "--no-hole asks the server not to punch a hole; --fast-zero asks it to\n"
             "fail with NBD_ENOTSUP unless zeroing is faster than writing.",
-    .opts = "--no-hole --fast-zero --fua --flags=",
+    .opts = "--no-hole --fast-zero --fua --flags= --force",
     .flags = CMD_XMIT_PHASE,
     .min_args = 2,
     .max_args = 2,
@@ -378,7 +436,7 @@ const struct command xmit_commands[] = {
     .args = "OFFSET LENGTH",
     .summary = "ask the server to prefetch "
                "(NBD_CMD_CACHE)",
-    .opts = "--flags=",
+    .opts = "--flags= --force",
     .flags = CMD_XMIT_PHASE,
     .min_args = 2,
     .max_args = 2,
@@ -391,7 +449,7 @@ const struct command xmit_commands[] = {
     .help = "Needs structured replies and contexts selected with set-meta-context\n"
             "before go.  Each extent is shown with its flags in the context's terms\n"
             "(base:allocation hole/zero, qemu:allocation-depth, qemu:dirty-bitmap).",
-    .opts = "--req-one --flags=",
+    .opts = "--req-one --flags= --force",
     .flags = CMD_XMIT_PHASE,
     .min_args = 2,
     .max_args = 2,

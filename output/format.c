@@ -413,3 +413,35 @@ status_meaning (const char *ctx, uint64_t fl, char *buf, size_t len)
   else
     snprintf (buf, len, "status 0x%" PRIx64, fl);
 }
+
+/* Prints TEXT from column COL, wrapped at WIDTH, continuation lines
+ * indented by INDENT; a word longer than a line is cut.
+ */
+void
+print_wrapped (FILE *fp, const char *text, int col, int indent, int width)
+{
+  const char *w = text;
+
+  while (*w) {
+    size_t n = strcspn (w, " ");
+    int room = width - col - (col > indent ? 1 : 0);
+
+    if ((int) n > room && col > indent) {
+      fprintf (fp, "\n%*s", indent, "");
+      col = indent;
+      continue;
+    }
+    if (col > indent) {
+      fputc (' ', fp);
+      col++;
+    }
+    if ((int) n > width - col)
+      n = width - col > 0 ? (size_t) (width - col) : 1;
+    fprintf (fp, "%.*s", (int) n, w);
+    col += n;
+    w += n;
+    while (*w == ' ')
+      w++;
+  }
+  fputc ('\n', fp);
+}

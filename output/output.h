@@ -104,6 +104,11 @@ extern void print_state (FILE *fp, const struct session *s);
 extern void hexdump (FILE *fp, const uint8_t *p, size_t len, uint64_t base);
 extern void status_meaning (const char *ctx, uint64_t fl, char *buf,
                             size_t len);
+/* TEXT from column COL, wrapped at WIDTH with continuation lines
+ * indented by INDENT, then a newline.
+ */
+extern void print_wrapped (FILE *fp, const char *text, int col, int indent,
+                           int width);
 /* A flag as text: "id: evidence (rule; spec: section)". */
 extern void print_flag_help (FILE *fp, const struct flag_def *d);
 extern void print_flag_list (FILE *fp, bool json);

@@ -87,34 +87,13 @@ display_attach (struct display *d, struct session *s)
     s->sink = text_sink (&d->text, fp, errfp, d->color);
 }
 
-/* Prints TEXT wrapped at 76 columns, the first line after LABEL (of
- * width 11), the others indented as far.
- */
+/* LABEL (11 columns wide) and TEXT wrapped under it. */
 static void
-print_wrapped (FILE *fp, const char *label, const char *text)
+print_labelled (FILE *fp, const char *label, const char *text)
 {
-  const char *p = text;
-  size_t col = 0;
+  int col = fprintf (fp, "  %-9s", label);
 
-  fprintf (fp, "  %-9s", label);
-  while (*p) {
-    size_t w = strcspn (p, " ");
-
-    if (col > 0 && col + 1 + w > 65) {
-      fprintf (fp, "\n%11s", "");
-      col = 0;
-    }
-    else if (col > 0) {
-      fputc (' ', fp);
-      col++;
-    }
-    fprintf (fp, "%.*s", (int) w, p);
-    col += w;
-    p += w;
-    while (*p == ' ')
-      p++;
-  }
-  fputc ('\n', fp);
+  print_wrapped (fp, text, col, 11, 76);
 }
 
 void
@@ -124,18 +103,18 @@ print_flag_help (FILE *fp, const struct flag_def *d)
 
   fprintf (fp, "%s: a flag, raised when the server breaks a %s of the "
            "NBD spec\n", d->id, flag_level_name (d->level));
-  print_wrapped (fp, "Rule:", d->rule);
+  print_labelled (fp, "Rule:", d->rule);
   snprintf (seen, sizeof seen, "section \"%s\" of the NBD protocol "
             "(doc/proto.md in the NetworkBlockDevice/nbd repository)",
             d->section);
-  print_wrapped (fp, "Spec:", seen);
+  print_labelled (fp, "Spec:", seen);
   snprintf (seen, sizeof seen, "a line \"FLAG %s: EVIDENCE (RULE; spec: "
             "%s)\" right after the message that shows it; EVIDENCE says "
             "what the server sent and what was expected.  A flag is not "
             "a failure: the session goes on, and the exit status is 3.",
             d->id, d->section);
-  print_wrapped (fp, "Seen:", seen);
-  print_wrapped (fp, "By hand:", d->how);
+  print_labelled (fp, "Seen:", seen);
+  print_labelled (fp, "By hand:", d->how);
 }
 
 void

@@ -205,7 +205,7 @@ text_event (void *ctx, const struct session *s, const struct nbd_event *ev)
 {
   const struct text_sink *t = ctx;
   FILE *fp = t->fp;
-  char buf[128];
+  char buf[512];                /* flags with every name: no truncation */
 
   switch (ev->type) {
   case EV_CONNECTED:

@@ -73,6 +73,137 @@ file_exists (const char *dir, const char *name, char *out, size_t outlen)
   return stat (out, &st) == 0;
 }
 
+/* Where the trust came from, for a verification failure's cause: set
+ * by load_credentials.  CA_FILE is DIR/ca-cert.pem (loaded or not).
+ */
+static enum {
+  CA_SYSTEM_NO_CREDS,           /* no --tls-certificates: system CAs */
+  CA_SYSTEM_NO_FILE,            /* DIR without ca-cert.pem: system CAs */
+  CA_FILE,                      /* DIR/ca-cert.pem */
+} ca_source;
+static char ca_path[4096];
+
+/* The advice after every verification failure: the credentials first,
+ * turning verification off last, with its risk.
+ */
+#define TLS_VERIFY_ADVICE \
+  "; give the CA that signed the server's certificate with " \
+  "--tls-certificates DIR (DIR/ca-cert.pem), or the name it was issued " \
+  "for with --tls-hostname NAME; --tls-verify-peer=no connects anyway, " \
+  "but then anyone between here and the server can pretend to be it"
+
+/* The names the server's certificate was issued for (DNS and IP
+ * subject alternative names, else its CN), comma-separated, into BUF.
+ */
+static void
+cert_names (gnutls_x509_crt_t crt, char *buf, size_t len)
+{
+  size_t used = 0;
+  unsigned i;
+
+  buf[0] = '\0';
+  for (i = 0; i < 64; i++) {
+    char name[256];
+    size_t nlen = sizeof name;
+    int r = gnutls_x509_crt_get_subject_alt_name (crt, i, name, &nlen, NULL);
+    char ip[INET6_ADDRSTRLEN];
+    const char *show = NULL;
+
+    if (r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+      break;
+    if (r == GNUTLS_SAN_DNSNAME && nlen < sizeof name) {
+      name[nlen] = '\0';
+      show = name;
+    }
+    else if (r == GNUTLS_SAN_IPADDRESS && (nlen == 4 || nlen == 16))
+      show = inet_ntop (nlen == 4 ? AF_INET : AF_INET6, name, ip, sizeof ip);
+    if (show && used < len) {
+      int n = snprintf (buf + used, len - used, "%s%s", used ? ", " : "",
+                        show);
+      if (n > 0)
+        used += (size_t) n < len - used ? (size_t) n : len - used - 1;
+    }
+  }
+  if (used == 0) {
+    size_t n = len;
+    if (gnutls_x509_crt_get_dn_by_oid (crt, GNUTLS_OID_X520_COMMON_NAME, 0,
+                                       0, buf, &n) < 0)
+      snprintf (buf, len, "no host names");
+  }
+}
+
+static void
+utc_date (time_t t, char *buf, size_t len)
+{
+  struct tm tm;
+
+  if (t == (time_t) -1 || !gmtime_r (&t, &tm)
+      || strftime (buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+    snprintf (buf, len, "(unknown date)");
+}
+
+/* Why the server's certificate failed verification, in words, with the
+ * advice; malloc'd.
+ */
+static char *
+describe_verify_failure (gnutls_session_t g, unsigned status,
+                         const char *host)
+{
+  const gnutls_datum_t *peers;
+  unsigned npeers = 0;
+  gnutls_x509_crt_t crt = NULL;
+  char cause[8192], names[512], date[64];
+  char *msg = NULL;
+
+  peers = gnutls_certificate_get_peers (g, &npeers);
+  if (peers && npeers > 0 && gnutls_x509_crt_init (&crt) == 0
+      && gnutls_x509_crt_import (crt, &peers[0], GNUTLS_X509_FMT_DER) < 0) {
+    gnutls_x509_crt_deinit (crt);
+    crt = NULL;
+  }
+  if ((status & GNUTLS_CERT_EXPIRED) && crt) {
+    utc_date (gnutls_x509_crt_get_expiration_time (crt), date, sizeof date);
+    snprintf (cause, sizeof cause, "the certificate expired on %s", date);
+  }
+  else if ((status & GNUTLS_CERT_NOT_ACTIVATED) && crt) {
+    utc_date (gnutls_x509_crt_get_activation_time (crt), date, sizeof date);
+    snprintf (cause, sizeof cause, "the certificate is not valid before %s",
+              date);
+  }
+  else if (status & (GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA)) {
+    if (ca_source == CA_SYSTEM_NO_CREDS)
+      snprintf (cause, sizeof cause, "its issuer is unknown: no CA "
+                "certificate was given, so only the system's trusted CAs "
+                "were asked, and none of them signed it");
+    else if (ca_source == CA_SYSTEM_NO_FILE)
+      snprintf (cause, sizeof cause, "no CA certificate: %s does not exist "
+                "(the system's trusted CAs were asked instead, and none of "
+                "them signed it)", ca_path);
+    else
+      snprintf (cause, sizeof cause, "it was not signed by the CA in %s",
+                ca_path);
+  }
+  else if ((status & GNUTLS_CERT_UNEXPECTED_OWNER) && crt) {
+    cert_names (crt, names, sizeof names);
+    snprintf (cause, sizeof cause, "the host name %s is not in the "
+              "certificate (it names %s)", host ? host : "(none)", names);
+  }
+  else {
+    gnutls_datum_t out = { 0 };
+    gnutls_certificate_verification_status_print (status, GNUTLS_CRT_X509,
+                                                  &out, 0);
+    snprintf (cause, sizeof cause, "%s",
+              out.data ? (char *) out.data : "verification failed");
+    gnutls_free (out.data);
+  }
+  if (crt)
+    gnutls_x509_crt_deinit (crt);
+  if (asprintf (&msg, "the server's certificate failed verification: %s"
+                TLS_VERIFY_ADVICE, cause) == -1)
+    msg = NULL;
+  return msg;
+}
+
 /* The user name for PSK: option, URI user@, then $LOGNAME/$USER. */
 static const char *
 psk_username (struct session *s)
@@ -303,6 +434,15 @@ load_credentials (struct session *s,
   *xcred = NULL;
   *pcred = NULL;
   s->tls_client_cert = false;
+  ca_source = CA_SYSTEM_NO_CREDS;
+  ca_path[0] = '\0';
+  if (psk_file && *psk_file && certs && *certs) {
+    ev_error (s, ERR_TLS_CREDENTIALS, "starttls: both a PSK keys file (%s) and a certificate "
+              "directory (%s) are given: TLS uses one or the other; keep "
+              "--tls-psk for PSK or --tls-certificates for X.509", psk_file,
+              certs);
+    return -1;
+  }
   if (psk_file && *psk_file) {
     const char *user = psk_username (s);
     char key[1024] = "";
@@ -343,16 +483,23 @@ load_credentials (struct session *s,
       ev_error (s, ERR_TLS_CREDENTIALS, "starttls: %s: not a directory of certificates", certs);
       goto err;
     }
+    snprintf (ca_path, sizeof ca_path, "%s/ca-cert.pem", certs);
     if (file_exists (certs, "ca-cert.pem", path, sizeof path)) {
+      ca_source = CA_FILE;
       r = gnutls_certificate_set_x509_trust_file (*xcred, path,
                                                   GNUTLS_X509_FMT_PEM);
-      if (r < 0) {
-        ev_error (s, ERR_TLS_CREDENTIALS, "starttls: %s: %s", path, gnutls_strerror (r));
+      if (r <= 0) {
+        /* 0: the file holds no certificate GnuTLS could read. */
+        ev_error (s, ERR_TLS_CREDENTIALS, "starttls: %s is not a PEM "
+                  "certificate%s%s", path, r < 0 ? ": " : "",
+                  r < 0 ? gnutls_strerror (r) : "");
         goto err;
       }
     }
-    else
+    else {
+      ca_source = CA_SYSTEM_NO_FILE;
       gnutls_certificate_set_x509_system_trust (*xcred);
+    }
     have_cert = file_exists (certs, "client-cert.pem", cert, sizeof cert);
     have_key = file_exists (certs, "client-key.pem", keyf, sizeof keyf);
     if (have_cert != have_key) {
@@ -478,14 +625,10 @@ tls_handshake (struct session *s)
         && gnutls_error_is_fatal (r)) {
       if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
         unsigned status = gnutls_session_get_verify_cert_status (g);
-        gnutls_datum_t out = { 0 };
-        gnutls_certificate_verification_status_print (status,
-                                                      GNUTLS_CRT_X509,
-                                                      &out, 0);
-        ev_error (s, ERR_TLS_VERIFY, "starttls: the server's certificate failed "
-                  "verification: %s(use --tls-verify-peer=no to "
-                  "connect anyway)", out.data ? (char *) out.data : "? ");
-        gnutls_free (out.data);
+        char *why = describe_verify_failure (g, status, host);
+        ev_error (s, ERR_TLS_VERIFY, "starttls: %s", why ? why
+                  : "the server's certificate failed verification");
+        free (why);
       }
       else if (r == GNUTLS_E_FATAL_ALERT_RECEIVED)
         ev_error (s, ERR_TLS_HANDSHAKE, "starttls: TLS handshake failed: the server sent the "

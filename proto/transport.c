@@ -30,6 +30,7 @@ transport_init (struct transport *t)
 {
   memset (t, 0, sizeof *t);
   t->fd = -1;
+  t->alt_fd = -1;
   t->timeout_ms = 10000;
 }
 
@@ -188,44 +189,220 @@ transport_connect_unix (struct transport *t, const char *path,
   return 0;
 }
 
+/* Server commands still running, by pid; each leads its own process
+ * group.  Read by transport_kill_children from signal handlers.
+ */
+#define MAX_CHILDREN 64
+static volatile pid_t children[MAX_CHILDREN];
+
+static void
+child_add (pid_t pid)
+{
+  size_t i;
+
+  for (i = 0; i < MAX_CHILDREN; i++)
+    if (children[i] == 0) {
+      children[i] = pid;
+      return;
+    }
+}
+
+static void
+child_remove (pid_t pid)
+{
+  size_t i;
+
+  for (i = 0; i < MAX_CHILDREN; i++)
+    if (children[i] == pid)
+      children[i] = 0;
+}
+
+static void
+sleep_ms (long ms)
+{
+  struct timespec ts = { .tv_sec = ms / 1000,
+                         .tv_nsec = (ms % 1000) * 1000000L };
+  while (nanosleep (&ts, &ts) == -1 && errno == EINTR)
+    ;
+}
+
+void
+transport_kill_children (void)
+{
+  int saved_errno = errno, k;
+  size_t i;
+  bool left;
+
+  for (i = 0; i < MAX_CHILDREN; i++)
+    if (children[i] > 0)
+      kill (-children[i], SIGTERM);
+  /* Up to 2 s for SIGTERM, then SIGKILL and up to 1 s more. */
+  for (k = 0; k < 300; k++) {
+    left = false;
+    for (i = 0; i < MAX_CHILDREN; i++) {
+      pid_t pid = children[i], r;
+      if (pid <= 0)
+        continue;
+      r = waitpid (pid, NULL, WNOHANG);
+      if (r == pid || (r == -1 && errno == ECHILD)) {
+        kill (-pid, SIGKILL);   /* whatever is left of its group */
+        children[i] = 0;
+      }
+      else {
+        left = true;
+        if (k == 200)
+          kill (-pid, SIGKILL);
+      }
+    }
+    if (!left)
+      break;
+    sleep_ms (10);
+  }
+  errno = saved_errno;
+}
+
+/* nbdkit -s / --single speaks only on stdin and stdout, and refuses
+ * socket activation.
+ */
+static bool
+stdio_only (char *const *argv)
+{
+  const char *base = strrchr (argv[0], '/');
+  size_t i;
+
+  base = base ? base + 1 : argv[0];
+  if (strcmp (base, "nbdkit") != 0)
+    return false;
+  for (i = 1; argv[i]; i++)
+    if (strcmp (argv[i], "-s") == 0 || strcmp (argv[i], "--single") == 0)
+      return true;
+  return false;
+}
+
+/* A listening Unix socket in a new private directory, for systemd
+ * socket activation.  Fills DIR and PATH.  Returns the fd or -1.
+ */
+static int
+activation_listener (struct transport *t, char *dir, size_t dirlen,
+                     struct sockaddr_un *sun)
+{
+  const char *tmpdir = getenv ("TMPDIR");
+  int fd;
+
+  if (!tmpdir || !*tmpdir
+      || strlen (tmpdir) + sizeof "/nbdcli-XXXXXX/sock" > sizeof sun->sun_path)
+    tmpdir = "/tmp";
+  snprintf (dir, dirlen, "%s/nbdcli-XXXXXX", tmpdir);
+  if (!mkdtemp (dir)) {
+    snprintf (t->err, sizeof t->err, "mkdtemp: %s", strerror (errno));
+    return -1;
+  }
+  memset (sun, 0, sizeof *sun);
+  sun->sun_family = AF_UNIX;
+  if (snprintf (sun->sun_path, sizeof sun->sun_path, "%s/sock", dir)
+      >= (int) sizeof sun->sun_path) {
+    snprintf (t->err, sizeof t->err, "socket activation: %s: name too long",
+              dir);
+    rmdir (dir);
+    return -1;
+  }
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd == -1 || bind (fd, (struct sockaddr *) sun, sizeof *sun) == -1
+      || listen (fd, 4) == -1) {
+    snprintf (t->err, sizeof t->err, "socket activation: %s: %s",
+              sun->sun_path, strerror (errno));
+    if (fd >= 0)
+      close (fd);
+    unlink (sun->sun_path);
+    rmdir (dir);
+    return -1;
+  }
+  return fd;
+}
+
+/* The decimal digits of N into BUF (async-signal-safe). */
+static void
+put_pid (char *buf, size_t len, long n)
+{
+  char tmp[24];
+  size_t i = 0, j = 0;
+
+  do
+    tmp[i++] = '0' + n % 10;
+  while ((n /= 10) > 0 && i < sizeof tmp);
+  while (i > 0 && j + 1 < len)
+    buf[j++] = tmp[--i];
+  buf[j] = '\0';
+}
+
 int
 transport_spawn (struct transport *t, char *const *argv)
 {
-  int sv[2], errpipe[2], e = 0;
+  int sv[2], errpipe[2], e = 0, lfd = -1, cfd = -1;
+  char dir[sizeof ((struct sockaddr_un *) 0)->sun_path];
+  struct sockaddr_un sun;
   pid_t pid;
   ssize_t r;
 
+  if (!stdio_only (argv)) {
+    lfd = activation_listener (t, dir, sizeof dir, &sun);
+    if (lfd == -1)
+      return -1;
+  }
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
     snprintf (t->err, sizeof t->err, "socketpair: %s", strerror (errno));
-    return -1;
+    goto fail_listener;
   }
   /* A close-on-exec pipe tells the parent whether exec worked. */
   if (pipe2 (errpipe, O_CLOEXEC) == -1) {
     snprintf (t->err, sizeof t->err, "pipe: %s", strerror (errno));
     close (sv[0]); close (sv[1]);
-    return -1;
+    goto fail_listener;
   }
   fflush (NULL);
   pid = fork ();
   if (pid == -1) {
     snprintf (t->err, sizeof t->err, "fork: %s", strerror (errno));
     close (sv[0]); close (sv[1]); close (errpipe[0]); close (errpipe[1]);
-    return -1;
+    goto fail_listener;
   }
   if (pid == 0) {
+    int ep = errpipe[1];
+    char pidbuf[24];
+
     /* Its own process group: closing kills the server's children too. */
     setpgid (0, 0);
     close (errpipe[0]);
     signal (SIGPIPE, SIG_DFL);
     signal (SIGINT, SIG_IGN);   /* Ctrl-C is for nbdcli, not the server */
-    if (dup2 (sv[1], 0) == -1 || dup2 (sv[1], 1) == -1)
+    if (ep == 3 || ep < 3)
+      ep = fcntl (ep, F_DUPFD_CLOEXEC, 4);
+    if (ep == -1 || dup2 (sv[1], 0) == -1 || dup2 (sv[1], 1) == -1)
       _exit (127);
+    unsetenv ("LISTEN_PID");
+    unsetenv ("LISTEN_FDS");
+    unsetenv ("LISTEN_FDNAMES");
+    if (lfd >= 0) {
+      /* dup2 leaves fd 3 without close-on-exec. */
+      if (lfd == 3) {
+        if (fcntl (3, F_SETFD, 0) == -1)
+          _exit (127);
+      }
+      else if (dup2 (lfd, 3) == -1)
+        _exit (127);
+      put_pid (pidbuf, sizeof pidbuf, (long) getpid ());
+      setenv ("LISTEN_PID", pidbuf, 1);
+      setenv ("LISTEN_FDS", "1", 1);
+      setenv ("LISTEN_FDNAMES", "nbd", 1);
+    }
     execvp (argv[0], argv);
     e = errno;
-    if (write (errpipe[1], &e, sizeof e) < 0)
+    if (write (ep, &e, sizeof e) < 0)
       _exit (126);
     _exit (127);
   }
+  setpgid (pid, pid);           /* as the child does: no race with kill */
+  child_add (pid);
   close (sv[1]);
   close (errpipe[1]);
   do
@@ -234,14 +411,105 @@ transport_spawn (struct transport *t, char *const *argv)
   close (errpipe[0]);
   if (r == sizeof e) {
     snprintf (t->err, sizeof t->err, "%s: %s", argv[0], strerror (e));
-    close (sv[0]);
-    waitpid (pid, NULL, 0);
-    return -1;
+    goto fail_child;
+  }
+  if (lfd >= 0) {
+    /* The listener is already listening: this connect completes at
+     * once, and the server accepts it when it is ready.
+     */
+    cfd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (cfd == -1 || connect (cfd, (struct sockaddr *) &sun, sizeof sun) == -1) {
+      snprintf (t->err, sizeof t->err, "socket activation: connect: %s",
+                strerror (errno));
+      goto fail_child;
+    }
+    unlink (sun.sun_path);
+    rmdir (dir);
+    close (lfd);
+    set_nonblock (cfd);
   }
   set_nonblock (sv[0]);
   t->fd = sv[0];
+  t->alt_fd = cfd;
+  t->activated = false;
   t->child = pid;
   return 0;
+
+ fail_child:
+  if (cfd >= 0)
+    close (cfd);
+  close (sv[0]);
+  kill (-pid, SIGKILL);
+  waitpid (pid, NULL, 0);       /* SIGKILLed: returns at once */
+  child_remove (pid);
+ fail_listener:
+  if (lfd >= 0) {
+    close (lfd);
+    unlink (sun.sun_path);
+    rmdir (dir);
+  }
+  return -1;
+}
+
+/* A server command gets two sockets until it speaks on one of them
+ * (NBD servers send the greeting first): keep that one.  Returns IO_OK
+ * once chosen, IO_TIMEOUT if nothing came by DEADLINE.
+ */
+static enum io_status
+pick_socket (struct transport *t, int64_t deadline)
+{
+  /* A socket closed with nothing sent decides nothing: nbdkit without
+   * -s closes its stdin and stdout, then speaks on the activation
+   * socket.
+   */
+  bool eof[2] = { false, false };
+
+  while (t->alt_fd >= 0) {
+    struct pollfd p[2] = { { .fd = t->fd, .events = POLLIN },
+                           { .fd = t->alt_fd, .events = POLLIN } };
+    int64_t left = deadline - transport_now_ms ();
+    int r, i, pick = -1;
+
+    if (transport_interrupted) {
+      snprintf (t->err, sizeof t->err, "interrupted");
+      return IO_INTERRUPTED;
+    }
+    for (i = 0; i < 2; i++)
+      if (eof[i])
+        p[i].fd = -1;
+    r = poll (p, 2, left <= 0 ? 0 : left > 200 ? 200 : (int) left);
+    if (r == -1 && errno != EINTR) {
+      snprintf (t->err, sizeof t->err, "poll: %s", strerror (errno));
+      return IO_ERROR;
+    }
+    for (i = 0; r > 0 && i < 2 && pick < 0; i++) {
+      char c;
+      if (!p[i].revents)
+        continue;
+      if (recv (p[i].fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1)
+        pick = i;
+      else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        eof[i] = true;
+      else if (p[i].revents & (POLLHUP | POLLERR))
+        eof[i] = true;
+    }
+    if (pick < 0 && eof[0] && eof[1])
+      pick = 0;                 /* both closed: the read says so */
+    if (pick < 0) {
+      if (left <= 0)
+        return IO_TIMEOUT;
+      continue;
+    }
+    if (pick == 1) {
+      close (t->fd);
+      t->fd = t->alt_fd;
+      t->activated = true;
+    }
+    else
+      close (t->alt_fd);
+    t->alt_fd = -1;
+  }
+  return IO_OK;
 }
 
 static ssize_t
@@ -304,6 +572,11 @@ transport_read (struct transport *t, void *buf, size_t n)
    */
   if (t->deadline_ms && transport_now_ms () >= t->deadline_ms)
     return IO_TIMEOUT;
+  if (t->alt_fd >= 0) {
+    enum io_status st = pick_socket (t, deadline);
+    if (st != IO_OK)
+      return st;
+  }
   while (t->got < n) {
     bool again;
     ssize_t r;
@@ -341,6 +614,14 @@ transport_write (struct transport *t, const void *buf, size_t n)
   if (t->fd < 0) {
     snprintf (t->err, sizeof t->err, "not connected");
     return IO_ERROR;
+  }
+  if (t->alt_fd >= 0) {
+    enum io_status st = pick_socket (t, deadline);
+    if (st != IO_OK) {
+      if (st == IO_TIMEOUT)
+        snprintf (t->err, sizeof t->err, "write timed out");
+      return st;
+    }
   }
   while (done < n) {
     ssize_t r;
@@ -388,6 +669,8 @@ transport_pending (struct transport *t)
 
   if (t->fd < 0)
     return -1;
+  if (t->alt_fd >= 0 && pick_socket (t, 0) != IO_OK)
+    return 0;
   if (t->tls && gnutls_record_check_pending (t->tls) > 0)
     return 1;
   r = poll (&pfd, 1, 0);
@@ -401,24 +684,44 @@ reap_child (struct transport *t, int *child_status)
 {
   int st, i;
   pid_t r;
+  /* A socket-activated server keeps listening after the connection
+   * ends: stop it at once.  A server on stdin/stdout gets a moment to
+   * exit by itself after the close.
+   */
+  int term_at = t->activated ? 0 : 200;
+  bool sent = false;
 
-  /* Give the server a moment to exit by itself after the close. */
   for (i = 0; i < 300; i++) {
+    if (i == term_at) {
+      kill (-t->child, SIGTERM);
+      sent = true;
+    }
     r = waitpid (t->child, &st, WNOHANG);
     if (r == t->child)
       goto done;
     if (r == -1)
-      return;
-    if (i == 200)
-      kill (-t->child, SIGTERM);
+      goto gone;
     usleep (10000);
   }
   kill (-t->child, SIGKILL);
-  if (waitpid (t->child, &st, 0) != t->child)
-    return;
+  for (i = 0; i < 100; i++) {
+    r = waitpid (t->child, &st, WNOHANG);
+    if (r == t->child)
+      goto done;
+    if (r == -1)
+      goto gone;
+    usleep (10000);
+  }
+  goto gone;
  done:
-  if (child_status)
+  /* The SIGTERM nbdcli sent to end an activated server is no news. */
+  if (child_status
+      && !(sent && t->activated && WIFSIGNALED (st)
+           && WTERMSIG (st) == SIGTERM))
     *child_status = st;
+ gone:
+  kill (-t->child, SIGKILL);    /* whatever is left of its group */
+  child_remove (t->child);
 }
 
 void
@@ -446,8 +749,13 @@ transport_close (struct transport *t, bool send_bye, int *child_status)
     close (t->fd);
     t->fd = -1;
   }
+  if (t->alt_fd >= 0) {
+    close (t->alt_fd);
+    t->alt_fd = -1;
+  }
   if (t->child > 0) {
     reap_child (t, child_status);
     t->child = 0;
   }
+  t->activated = false;
 }

@@ -26,6 +26,11 @@ enum io_status {
 struct transport {
   int fd;                       /* -1 when closed */
   pid_t child;                  /* server child, or 0 */
+  int alt_fd;                   /* a server command's socket-activation
+                                   connection while the server has not yet
+                                   said which socket it speaks on, or -1 */
+  bool activated;               /* the child speaks on the activation
+                                   socket: it does not exit by itself */
   void *tls;                    /* gnutls_session_t once TLS is up */
   void *tls_cert_cred;          /* credentials the TLS session uses */
   void *tls_psk_cred;
@@ -43,7 +48,18 @@ extern int transport_connect_tcp (struct transport *t, const char *host,
 /* PATH of PATH_LEN bytes; a leading NUL means the abstract namespace. */
 extern int transport_connect_unix (struct transport *t, const char *path,
                                    size_t path_len);
+/* Starts ARGV as a server in its own process group.  Like nbdinfo, it
+ * is offered systemd socket activation (LISTEN_PID, LISTEN_FDS=1, a
+ * listening Unix socket on fd 3) and, as for `nbdkit -s', a connected
+ * socket on its stdin and stdout; the first one on which the server
+ * speaks (NBD servers speak first) is used.  `nbdkit -s' and
+ * `nbdkit --single' get only the stdin/stdout socket.
+ */
 extern int transport_spawn (struct transport *t, char *const *argv);
+/* Kills (SIGTERM, then SIGKILL) and reaps every server command still
+ * running.  Async-signal-safe: for signal handlers and atexit.
+ */
+extern void transport_kill_children (void);
 extern enum io_status transport_read (struct transport *t, void *buf,
                                       size_t n);
 extern enum io_status transport_write (struct transport *t, const void *buf,

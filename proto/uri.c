@@ -84,18 +84,54 @@ port_ok (const char *p, size_t n)
   return v >= 1 && v <= 65535;
 }
 
-static int
-parse_bool (const char *v, int *out)
+/* The length of the NBD URI scheme S starts with ("nbd", "nbds+unix",
+ * "nbd+vsock", ...: "nbd" or "nbds", then "+WORD"s), followed by ':';
+ * 0 if none.
+ */
+static size_t
+nbd_scheme_len (const char *s)
 {
-  if (!strcasecmp (v, "1") || !strcasecmp (v, "true")
-      || !strcasecmp (v, "yes") || !strcasecmp (v, "on"))
-    *out = 1;
-  else if (!strcasecmp (v, "0") || !strcasecmp (v, "false")
-           || !strcasecmp (v, "no") || !strcasecmp (v, "off"))
-    *out = 0;
-  else
-    return -1;
-  return 0;
+  size_t n;
+
+  if (strncasecmp (s, "nbd", 3) != 0)
+    return 0;
+  n = 3;
+  if (s[n] == 's' || s[n] == 'S')
+    n++;
+  while (s[n] == '+') {
+    size_t w = strspn (s + n + 1, "abcdefghijklmnopqrstuvwxyz"
+                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+    if (w == 0)
+      return 0;
+    n += 1 + w;
+  }
+  return s[n] == ':' ? n : 0;
+}
+
+/* The form a URI of this scheme is written in, for error messages. */
+static const char *
+uri_form (const char *uri)
+{
+  size_t n = nbd_scheme_len (uri);
+
+  if (n >= 5 && strncasecmp (uri + n - 5, "+unix", 5) == 0)
+    return uri[3] == 's' || uri[3] == 'S'
+      ? "nbds+unix:///EXPORT?socket=PATH" : "nbd+unix:///EXPORT?socket=PATH";
+  return n == 4 ? "nbds://HOST[:PORT]/EXPORT" : "nbd://HOST[:PORT]/EXPORT";
+}
+
+bool
+nbd_looks_like_uri (const char *s)
+{
+  size_t n = nbd_scheme_len (s);
+
+  if (strstr (s, "://"))
+    return true;
+  /* "nbd:10809" is the host "nbd" and a port; "nbd:/x", "nbds:" and
+   * "nbd+unix:x" are URIs, badly written.
+   */
+  return n > 0 && !(s[n + 1] && strspn (s + n + 1, "0123456789")
+                    == strlen (s + n + 1));
 }
 
 static int
@@ -149,11 +185,14 @@ parse_query (const char *q, struct nbd_target *t, char *err, size_t errlen)
       t->tls_type = val; val = NULL;
     }
     else if (strcmp (key, "tls-verify-peer") == 0) {
-      if (parse_bool (val, &t->tls_verify_peer) == -1) {
-        fail (err, errlen, "tls-verify-peer=%s: expected true or false", val);
+      bool b;
+      if (nbd_parse_bool (val, &b) == -1) {
+        fail (err, errlen, "tls-verify-peer=%s: expected " NBD_BOOL_WORDS,
+              val);
         free (key); free (val);
         return -1;
       }
+      t->tls_verify_peer = b;
     }
     else if (strncmp (key, "x-", 2) == 0)
       ;                         /* experimental: accepted and ignored */
@@ -191,11 +230,24 @@ nbd_parse_uri (const char *uri, struct nbd_target *t, char *err,
   else if (!strncmp (uri, "nbds+unix://", 12)) {
     is_unix = true; t->tls = true; p = uri + 12;
   }
-  else if (!strncmp (uri, "nbd+vsock://", 12) || !strncmp (uri, "nbds+vsock://", 13))
-    return fail (err, errlen, "%s: vsock URIs are not supported", uri);
+  else if (!strncmp (uri, "nbd+vsock:", 10) || !strncmp (uri, "nbds+vsock:", 11))
+    return fail (err, errlen, "%s: vsock URIs are not supported (use "
+                 "nbd://HOST[:PORT]/EXPORT or "
+                 "nbd+unix:///EXPORT?socket=PATH)", uri);
+  else if (nbd_scheme_len (uri) > 0) {
+    size_t n = nbd_scheme_len (uri);
+    if (strncmp (uri + n, "://", 3) != 0)
+      return fail (err, errlen, "%s: malformed NBD URI (expected %s)", uri,
+                   uri_form (uri));
+    return fail (err, errlen, "%s: unknown NBD URI scheme \"%.*s\" "
+                 "(expected nbd://HOST[:PORT]/EXPORT, nbds://..., "
+                 "nbd+unix:///EXPORT?socket=PATH or nbds+unix://...)",
+                 uri, (int) n, uri);
+  }
   else
-    return fail (err, errlen, "%s: not an NBD URI (nbd://, nbds://, "
-                 "nbd+unix://, nbds+unix://)", uri);
+    return fail (err, errlen, "%s: not an NBD URI (expected "
+                 "nbd://HOST[:PORT]/EXPORT, nbds://..., "
+                 "nbd+unix:///EXPORT?socket=PATH or nbds+unix://...)", uri);
 
   auth = p;
   auth_end = auth + strcspn (auth, "/?#");
@@ -215,7 +267,8 @@ nbd_parse_uri (const char *uri, struct nbd_target *t, char *err,
   }
   if (is_unix) {
     if (hp != auth_end) {
-      fail (err, errlen, "%s: a Unix socket URI takes no host", uri);
+      fail (err, errlen, "%s: a Unix socket URI takes no host: %s", uri,
+            uri_form (uri));
       goto bad;
     }
   }
@@ -225,14 +278,16 @@ nbd_parse_uri (const char *uri, struct nbd_target *t, char *err,
     if (*hp == '[') {
       host_end = memchr (hp, ']', auth_end - hp);
       if (!host_end) {
-        fail (err, errlen, "%s: unterminated [IPv6 address]", uri);
+        fail (err, errlen, "%s: unterminated [IPv6 address]: nbd://[ADDRESS]:PORT/EXPORT",
+              uri);
         goto bad;
       }
       t->host = xstrndup (hp + 1, host_end - hp - 1);
       colon = host_end + 1 < auth_end && host_end[1] == ':' ? host_end + 1
         : NULL;
       if (!colon && host_end + 1 != auth_end) {
-        fail (err, errlen, "%s: junk after [IPv6 address]", uri);
+        fail (err, errlen, "%s: junk after [IPv6 address]: nbd://[ADDRESS]:PORT/EXPORT",
+              uri);
         goto bad;
       }
     }
@@ -246,8 +301,8 @@ nbd_parse_uri (const char *uri, struct nbd_target *t, char *err,
     }
     if (colon && colon + 1 < auth_end) {
       if (!port_ok (colon + 1, auth_end - colon - 1)) {
-        fail (err, errlen, "%s: the port is not a number from 1 to 65535",
-              uri);
+        fail (err, errlen, "%s: the port is not a number from 1 to 65535: "
+              "%s", uri, uri_form (uri));
         goto bad;
       }
       t->port = xstrndup (colon + 1, auth_end - colon - 1);
@@ -276,7 +331,8 @@ nbd_parse_uri (const char *uri, struct nbd_target *t, char *err,
 
   if (is_unix) {
     if (!t->socket || t->socket_len == 0) {
-      fail (err, errlen, "%s: nbd+unix:// needs ?socket=PATH", uri);
+      fail (err, errlen, "%s: nbd+unix:// needs ?socket=PATH: %s", uri,
+            uri_form (uri));
       goto bad;
     }
     t->kind = TARGET_UNIX;
@@ -306,7 +362,7 @@ nbd_parse_target (const char *s, struct nbd_target *t, char *err,
   struct stat st;
   const char *colon;
 
-  if (strstr (s, "://"))
+  if (nbd_looks_like_uri (s))
     return nbd_parse_uri (s, t, err, errlen);
 
   memset (t, 0, sizeof *t);

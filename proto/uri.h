@@ -42,6 +42,11 @@ extern int nbd_parse_target (const char *s, struct nbd_target *t,
 /* A server command: ARGV[0..ARGC-1] are copied. */
 extern int nbd_target_command (int argc, char *const *argv,
                                struct nbd_target *t);
+/* Whether the word S is (meant as) a URI: it contains "://", or starts
+ * with an NBD scheme ("nbd:", "nbds+unix:", ...) not followed by a bare
+ * port number.  Such a word is never a host or a socket path.
+ */
+extern bool nbd_looks_like_uri (const char *s);
 extern void nbd_target_free (struct nbd_target *t);
 extern void nbd_target_copy (struct nbd_target *dst,
                              const struct nbd_target *src);

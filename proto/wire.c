@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "nbd-proto.h"
 #include "wire.h"
@@ -613,5 +614,27 @@ nbd_parse_hex (const char *s, struct bytes *out)
   return 0;
  bad:
   out->len = start;
+  return -1;
+}
+
+int
+nbd_parse_bool (const char *v, bool *out)
+{
+  static const char *const yes[] = { "yes", "on", "true", "1" };
+  static const char *const no[] = { "no", "off", "false", "0" };
+  size_t i;
+
+  if (v == NULL)
+    return -1;
+  for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+    if (strcasecmp (v, yes[i]) == 0) {
+      *out = true;
+      return 0;
+    }
+    if (strcasecmp (v, no[i]) == 0) {
+      *out = false;
+      return 0;
+    }
+  }
   return -1;
 }

@@ -187,6 +187,13 @@ extern bool nbd_string_ok (const uint8_t *p, size_t len);
  */
 extern char *nbd_quote (const uint8_t *p, size_t len);
 
+/* A boolean as users type it, in any case: yes/no, on/off, true/false,
+ * 1/0.  Returns 0 and sets *OUT, or -1 when V is none of them.  The one
+ * parser for options, settings and URI queries.
+ */
+extern int nbd_parse_bool (const char *v, bool *out);
+#define NBD_BOOL_WORDS "yes/no, on/off, true/false or 1/0"
+
 /* Parses hex bytes ("0x" prefix and ':' or '-' separators allowed);
  * appends to OUT.  Returns 0, or -1 if S is not hex.
  */

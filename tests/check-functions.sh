@@ -6,7 +6,7 @@
 #   VERDICT  ID  RULE (spec: SECTION)
 # each followed by an evidence line indented by six spaces (left out
 # when the evidence is empty), then the summary line
-#   N probes: N pass, N flag, N warn, N skip, N error
+#   N probes: N pass, N flag, N warn, N skip, N error  ("1 probe: ...")
 
 # shellcheck disable=SC2154 # $tmp is set by functions.sh
 
@@ -82,7 +82,9 @@ audit_sane ()
         fi
     done <"$r"
     [ "$n" -gt 0 ] || { _show "$file"; fail "audit_sane: no rows in $file"; }
-    line="$n probes: ${count[PASS]} pass, ${count[FLAG]} flag, ${count[WARN]} warn, ${count[SKIP]} skip, ${count[ERROR]} error"
+    local word=probes
+    [ "$n" = 1 ] && word=probe
+    line="$n $word: ${count[PASS]} pass, ${count[FLAG]} flag, ${count[WARN]} warn, ${count[SKIP]} skip, ${count[ERROR]} error"
     [ "$(tail -n 1 "$file")" = "$line" ] ||
         { _show "$file"; fail "audit_sane: the summary of $file is not \"$line\""; }
     if [ "${count[FLAG]}" -gt 0 ]; then i=3

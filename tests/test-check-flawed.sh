@@ -282,11 +282,14 @@ expect_row "$out" PASS meta-export-binding
 audit export-default 0 --export other check [ "$FLAWED" --export disk --export other ] abort
 assert_grep -E '^check .*; export "other", also "disk";' "$out"
 
-# check inside a session: the session is closed for the audit; a FLAG
-# makes the exit status 3.
+# check inside a session: it audits on connections of its own and says
+# so, the session is left as it was (still connected, sr negotiated);
+# a FLAG makes the exit status 3.
 expect_status 3 "$NBDCLI" "${c[@]}" [ "$FLAWED" --tls=on --tls-psk "$psk" --fault double-starttls ] \
-    -c 'check starttls-twice abort' -c 'echo after the audit'
-assert_grep -x -F 'connection closed (closed for the audit)' "$tmp/out"
+    -c 'sr; check starttls-twice abort' -c 'echo after the audit; assert phase negotiating; assert structured-reply'
+assert_grep -F 'check: auditing [ ' "$tmp/out"
+assert_grep -F 'on connections of its own; this session is left as it was' "$tmp/out"
+assert_not_grep -F 'closed for the audit' "$tmp/out"
 assert_grep -E '^FLAG +starttls-twice ' "$tmp/out"
 assert_grep -x '2 probes: 1 pass, 1 flag, 0 warn, 0 skip, 0 error' "$tmp/out"
 assert_grep -x 'after the audit' "$tmp/out"

@@ -49,7 +49,7 @@ check_complete '' "${all[@]}"
 check_complete 'info --' --all --block-size --description --help --name --request
 check_complete 'info --n' --name
 check_complete 'info --name --b' --block-size
-check_complete 'read --' --df --flags --fua --help --out --single
+check_complete 'read --' --df --flags --force --fua --help --out --single
 
 # ---------------------------------------------------------------------
 # Settings: the ones `help set' documents.

@@ -21,6 +21,10 @@ done
 assert_grep -F 'NBD_REP_SERVER (2) to NBD_OPT_LIST (3)' $out
 assert_grep -F 'NBD_REP_ERR_UNSUP (0x80000001) to NBD_OPT_PEEK_EXPORT (4)' $out
 assert_grep -F 'C->S option request' $out         # the trace step
+# Step 7 says what it sends: NBD_OPT_GO, traced.
+assert_grep '^== 7\. Into transmission with NBD_OPT_GO' $out
+assert_order $out '== 7. ' '-> NBD_OPT_GO (7)' 'C->S option request' '== 8. '
+assert_not_grep -i 'same exchange again' $out
 assert_grep -F '|hello, NBD|' $out
 assert_grep -F 'block status for context id 1 (base:allocation)' $out
 assert_grep -F 'connection closed (disconnected (NBD_CMD_DISC))' $out

@@ -83,7 +83,7 @@ done <"$tmp/ids"
 
 # 4. The engine raises catalogue ids only, each of them somewhere.
 grep -ohE "\bF_[A-Z0-9_]+\b" proto/session.c proto/xmit.c proto/tls.c \
-    proto/transport.c | grep -vxE 'F_(GETFL|SETFL|GETFD|SETFD|OK)' |
+    proto/transport.c | grep -vxE 'F_(GETFL|SETFL|GETFD|SETFD|DUPFD|DUPFD_CLOEXEC|OK)' |
     sort -u >"$tmp/used"
 cut -d' ' -f1 "$tmp/catalogue" | sort >"$tmp/enums"
 extra=$(comm -23 "$tmp/used" "$tmp/enums")

@@ -15,7 +15,7 @@ out=$tmp/json
 tls=(--tls-psk "$tmp/keys.psk" --tls-username alice)
 
 # Options, transmission, errors, state, text commands.
-$NBDCLI --json [ nbdkit -s memory 1M ] -c 'list; info --all; opt 4; sr; lmc base:; smc base:allocation; go; write 0 "hello"; read 0 5; read 1M 512; block-status 0 1M; flush; state; echo done; help list; set; complete "inf"; trace; disc' > "$out" 2>"$tmp/err"
+$NBDCLI --json [ nbdkit -s memory 1M ] -c 'list; info --all; opt 4; sr; lmc base:; smc base:allocation; go; write 0 "hello"; read 0 5; read 1M 512 --force; block-status 0 1M; flush; state; echo done; help list; set; complete "inf"; trace; disc' > "$out" 2>"$tmp/err"
 # nbdcli itself writes nothing to stderr (the server may).
 assert_not_grep "^nbdcli" "$tmp/err"
 # A flag, TLS and the state before STARTTLS.

@@ -140,7 +140,7 @@ assert_grep -x 'export: *"alpha", size 1048576 (1 MiB)' "$tmp/out"
 # NBD_REP_ERR_UNSUP), so every reply is a simple one; the data written
 # reads back.
 expect_status 0 "$NBDCLI" "nbd+unix:///alpha?socket=$sock" -t 5 \
-    -c 'sr; go; write 0 "nbd-server"; read 0 10; flush; read 1M 512; disc'
+    -c 'sr; go; write 0 "nbd-server"; read 0 10; flush; read 1M 512 --force; disc'
 assert_grep -F '<- simple reply, cookie 1, error 0' "$tmp/out"
 assert_grep -F '<- simple reply, cookie 2, error 0' "$tmp/out"
 assert_grep -F '|nbd-server|' "$tmp/out"

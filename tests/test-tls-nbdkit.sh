@@ -213,15 +213,15 @@ uri=$(uri_x509 require-x509)
 # a verification message, in all three spellings.
 session badhost-uri 1 "$uri&tls-hostname=wrong.example" -c 'starttls; echo not-reached'
 assert_grep -F "the server's certificate failed verification" "$out"
-assert_grep -F 'The name in the certificate does not match' "$out"
+assert_grep -F 'is not in the certificate (it names ' "$out"
 assert_grep -F -e '--tls-verify-peer=no' "$out"
 assert_not_grep -F '== TLS handshake done' "$out"
 assert_not_grep 'not-reached' "$out"
 assert_not_grep '^FLAG' "$out"
 session badhost-opt 1 "$uri" --tls-hostname wrong.example -c 'starttls'
-assert_grep -F 'The name in the certificate does not match' "$out"
+assert_grep -F 'is not in the certificate (it names ' "$out"
 session badhost-set 1 "$uri" -c 'set tls-hostname wrong.example; starttls'
-assert_grep -F 'The name in the certificate does not match' "$out"
+assert_grep -F 'is not in the certificate (it names ' "$out"
 # ... and with verification off it connects, saying it did not verify.
 session noverify-opt 0 "$uri" --tls-hostname wrong.example --tls-verify-peer=no \
     -c 'starttls; assert tls; go'
@@ -241,14 +241,13 @@ noca=$(tmpdir)
 cp "$pki/client-cert.pem" "$pki/client-key.pem" "$noca/"
 session noca 1 "nbds+unix:///?socket=$tmp/require-x509.sock&tls-certificates=$noca" -c 'starttls'
 assert_grep -F "the server's certificate failed verification" "$out"
-assert_grep -F 'The certificate issuer is unknown' "$out"
-assert_not_grep -F 'ca-cert.pem' "$out"
+assert_grep -F "no CA certificate: $noca/ca-cert.pem does not exist" "$out"
 assert_not_grep -F '== TLS handshake done' "$out"
 session noca-noverify 0 "nbds+unix:///?socket=$tmp/require-x509.sock&tls-certificates=$noca" \
     --tls-verify-peer=no -c 'starttls; assert tls'
 # No credentials at all: X.509 with the system trust store, same result.
 session nocreds 1 "nbd+unix:///?socket=$tmp/require-x509.sock" -c 'starttls'
-assert_grep -F 'The certificate issuer is unknown' "$out"
+assert_grep -F 'no CA certificate was given' "$out"
 
 # Over TCP the host name comes from the URI: 127.0.0.1 and localhost
 # are both in the server certificate.
@@ -260,7 +259,7 @@ for host in 127.0.0.1 localhost; do
 done
 session tcp-badhost 1 "nbds://127.0.0.1:$port/?tls-certificates=$pki&tls-hostname=other.example" \
     -c 'starttls'
-assert_grep -F 'The name in the certificate does not match' "$out"
+assert_grep -F 'is not in the certificate (it names ' "$out"
 
 # ---------------------------------------------------------------------
 # nbdkit --tls-verify-peer with no client certificate: after a TLS 1.3

@@ -33,7 +33,7 @@ make_psk "$tmp/keys.psk" alice
 st=0
 "${vg[@]}" "$bin" --tls-psk "$tmp/keys.psk" --tls-username alice \
     [ nbdkit -s --tls=on --tls-psk="$tmp/keys.psk" memory 1M ] \
-    -c 'list; info --all; opt 4; opt 3 "x"; starttls; sr; lmc base:; smc base:allocation; go; write 0 "hello"; read 0 5; read 1M 512; block-status 0 1M; trim 4k 4k; flush; state; -bogus-arg-count x y z; disc' \
+    -c 'list; info --all; opt 4; opt 3 "x"; starttls; sr; lmc base:; smc base:allocation; go; write 0 "hello"; read 0 5; read 1M 512 --force; block-status 0 1M; trim 4k 4k; flush; state; -bogus-arg-count x y z; disc' \
     > "$tmp/session.out" 2>&1 || st=$?
 [ "$st" = 2 ] || [ "$st" = 0 ] || { _show "$tmp/session.out"; fail "session: exit $st"; }
 assert_not_grep -E '==[0-9]+==' "$tmp/session.out"

@@ -10,7 +10,7 @@ test -x "$FLAWED" || fail "no flawed server at $FLAWED"
 out=$tmp/out
 
 # Extended headers: 64-bit requests and extended reply chunks.
-expect_status 0 $NBDCLI [ "$FLAWED" ] -c 'eh; smc base:allocation; go; write 0 "ext"; read 0 8; read 64k 4k; block-status 0 128k; read 2M 512; disc'
+expect_status 0 $NBDCLI [ "$FLAWED" ] -c 'eh; smc base:allocation; go; write 0 "ext"; read 0 8; read 64k 4k; block-status 0 128k; read 2M 512 --force; disc'
 assert_grep -F -- '-> NBD_CMD_WRITE (1), flags 0x0020 (PAYLOAD_LEN), cookie 1, offset 0, length 3' $out
 assert_grep -F '<- extended chunk NBD_REPLY_TYPE_NONE (0), flags 0x0001 (DONE), cookie 1, offset 0, length 0' $out
 assert_grep -F '<- extended chunk NBD_REPLY_TYPE_OFFSET_DATA (1), flags 0x0001 (DONE), cookie 2, offset 0, length 16' $out
@@ -39,7 +39,7 @@ test "$(grep -c 'structured chunk' $out)" = 3
 assert_not_grep '^FLAG ' $out
 
 # Simple replies with an error, and the JSON of a chunk.
-expect_status 0 $NBDCLI [ "$FLAWED" ] -c 'go; read 2M 512'
+expect_status 0 $NBDCLI [ "$FLAWED" ] -c 'go; read 2M 512 --force'
 assert_grep -F '<- simple reply, cookie 1, error 22 (NBD_EINVAL)' $out
 expect_status 0 $NBDCLI --json [ "$FLAWED" ] -c 'eh; go; read 0 4'
 assert_grep -F '"message":"extended_chunk"' $out
