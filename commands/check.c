@@ -43,16 +43,26 @@ enum {
   N_EH = 32,                    /* extended headers offered */
   N_OFFERS_TLS = 64,            /* STARTTLS accepted (any TLS mode) */
   N_XMIT = 128,                 /* enters transmission */
+  N_HAGGLE = 256,               /* negotiates options: where TLS is forced
+                                 * or required, only over working TLS */
 };
 
 /* What discovery learned, and the probe being run. */
 struct ctx {
   struct session *s;
   const char *export;
+  char *chosen_export;          /* the first listed, when there is no default */
   char *other_export;
   enum tls_mode mode;
   bool can_tls;
-  char tls_problem[1500];
+  bool tls_wanted;              /* nbds://, `set tls require', or offered */
+  char tls_problem[1500];       /* why TLS cannot be used, in words */
+  bool measuring;               /* discovery: reply times are measured */
+  int64_t slowest_ms;           /* the slowest reply seen in discovery */
+  int wait_ms;                  /* how long a probe waits for a reply */
+  char last_sent[64];           /* the probe's last option or request */
+  bool malformed;               /* the probe sent something malformed on
+                                 * purpose: a missing reply judges nothing */
   bool meta;
   bool eh;
   bool server_no_zeroes;
@@ -101,6 +111,20 @@ conclude (struct ctx *c, enum verdict v, const char *fmt, ...)
   vsnprintf (c->ev + n, sizeof c->ev - n, fmt, ap);
   va_end (ap);
   return v;
+}
+
+/* A reply the spec requires did not come: verdict V (FLAG for a MUST,
+ * WARN for a SHOULD) when the wait timed out, with what was sent; ERROR
+ * when something else went wrong.
+ */
+static enum verdict
+no_reply (struct ctx *c, enum verdict v, const char *sent)
+{
+  if (c->s->err.kind == ERR_TIMEOUT)
+    return conclude (c, v, "no reply within %d ms after %s", c->wait_ms,
+                     sent);
+  return conclude (c, V_ERROR, "%s: %s", sent,
+                   c->s->err.msg[0] ? c->s->err.msg : "no complete reply");
 }
 
 static const char *
@@ -183,11 +207,18 @@ static int64_t
 send_option (struct ctx *c, uint32_t opt, const void *p, size_t len)
 {
   struct session *s = c->s;
+  int64_t t0 = transport_now_ms ();
+  int r;
 
   if (s->phase != PHASE_OPTIONS)
     return R_CLOSED;
   session_clear_error (s);
-  if (session_option (s, opt, p, len, len) == -1)
+  snprintf (c->last_sent, sizeof c->last_sent, "%s",
+            nbd_name_or_unknown (nbd_opt_names, opt));
+  r = session_option (s, opt, p, len, len);
+  if (c->measuring && r == 0 && transport_now_ms () - t0 > c->slowest_ms)
+    c->slowest_ms = transport_now_ms () - t0;
+  if (r == -1)
     return classify_failure (s);
   if (s->phase == PHASE_DISCONNECTED && !s->have_last_reply)
     return R_CLOSED;
@@ -230,6 +261,9 @@ static int
 start_tls (struct ctx *c)
 {
   int64_t r = send_option (c, NBD_OPT_STARTTLS, NULL, 0);
+
+  if (r == NBD_REP_ACK && !c->s->tls_up)
+    c->last_sent[0] = '\0';      /* a failed handshake is not a lost reply */
   if (r != NBD_REP_ACK || !c->s->tls_up) {
     add_evidence (c, "STARTTLS: %s%s%s", r == NBD_REP_ACK ? "handshake failed" : reply_name (r),
          c->s->err.msg[0] ? ": " : "", c->s->err.msg);
@@ -259,6 +293,9 @@ send_request (struct ctx *c, uint16_t type, uint16_t flags, uint64_t off,
                     .length = len };
   if (c->s->phase != PHASE_TRANSMISSION)
     return -1;
+  session_clear_error (c->s);
+  snprintf (c->last_sent, sizeof c->last_sent, "%s",
+            nbd_name_or_unknown (nbd_cmd_names, type));
   return session_request (c->s, &r, res);
 }
 
@@ -609,6 +646,7 @@ p_starttls_payload (struct ctx *c)
   static const uint8_t junk[4] = { 1, 2, 3, 4 };
   int64_t r;
 
+  c->malformed = true;
   if (fresh_connection (c, -1) == -1)
     return V_ERROR;
   c->s->cfg.no_auto_tls = true;
@@ -620,11 +658,13 @@ p_starttls_payload (struct ctx *c)
   if (r == NBD_REP_ACK)
     return conclude (c, V_WARN, "an ACK (the client MUST NOT send data; an error is "
                 "expected)");
+  /* The server SHOULD answer NBD_REP_ERR_INVALID; a server that reads
+   * the length wrongly waits for data that never comes.
+   */
+  if (r == R_FAIL)
+    return no_reply (c, V_WARN, "STARTTLS with 4 bytes of data");
   if (r < 0)
     return V_ERROR;
-  if (r == R_FAIL)
-    return conclude (c, V_WARN, "(the server may be waiting for more data than the 4 "
-                "bytes declared)");
   if (c->s->phase == PHASE_DISCONNECTED)
     return conclude (c, V_PASS, "then the server closed: tolerable, the client broke a "
                 "MUST");
@@ -648,6 +688,7 @@ p_starttls_plaintext (struct ctx *c)
   int64_t r;
   int saved;
 
+  c->malformed = true;
   if (fresh_connection (c, -1) == -1)
     return V_ERROR;
   c->s->cfg.no_auto_tls = true;
@@ -704,8 +745,17 @@ forced_tls_refuses (struct ctx *c, uint32_t opt)
   if (c->s->last_nreplies)
     return conclude (c, V_FLAG, "%u NBD_REP_INFO before it", c->s->last_nreplies);
   if (opt == 0x1234) {
+    /* The ACK is what is judged: the handshake that would follow needs
+     * the client's credentials, which are not the server's business.
+     */
+    c->s->cfg.no_auto_tls = true;
     r = send_option (c, NBD_OPT_STARTTLS, NULL, 0);
+    c->s->cfg.no_auto_tls = false;
     add_evidence (c, "then STARTTLS: %s", reply_name (r));
+    if (r == NBD_REP_ACK)
+      session_close (c->s, NULL);
+    if (r == R_FAIL)
+      return no_reply (c, V_FLAG, "STARTTLS");
     if (r != NBD_REP_ACK)
       return V_FLAG;
   }
@@ -844,6 +894,7 @@ p_tls_needs_fixed (struct ctx *c)
 {
   int64_t r;
 
+  c->malformed = true;
   if (fresh_connection (c, 0) == -1)
     return V_ERROR;
   c->s->cfg.no_auto_tls = true;
@@ -922,6 +973,7 @@ p_meta_failed_set (struct ctx *c)
   uint32_t k;
   int64_t r;
 
+  c->malformed = true;
   if (probe_connection (c) == -1)
     return V_ERROR;
   if (sr_and_base_allocation (c) == -1)
@@ -1036,7 +1088,8 @@ p_meta_status (struct ctx *c)
   if (sr_and_base_allocation (c) == -1)
     return V_ERROR;
   if (send_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
-    return conclude (c, V_ERROR, "GO: %s", reply_name (c->s->last_reply));
+    return conclude (c, V_ERROR, "GO: %s", c->s->err.msg[0] ? c->s->err.msg
+                     : reply_name (c->s->last_reply));
   if (send_request (c, NBD_CMD_BLOCK_STATUS, 0, 0, c->size ? c->size : 1, &res)
       == -1
       || send_request (c, NBD_CMD_BLOCK_STATUS, NBD_CMD_FLAG_REQ_ONE, 0,
@@ -1052,6 +1105,7 @@ p_client_flags_unknown (struct ctx *c)
 {
   int64_t r;
 
+  c->malformed = true;
   if (fresh_connection (c, NBD_FLAG_C_FIXED_NEWSTYLE | 0x4) == -1)
     return V_ERROR;
   r = send_option (c, NBD_OPT_LIST, NULL, 0);
@@ -1064,6 +1118,7 @@ p_client_no_zeroes_unoffered (struct ctx *c)
 {
   int64_t r;
 
+  c->malformed = true;
   if (c->server_no_zeroes)
     return conclude (c, V_SKIP, "the server offers NO_ZEROES");
   if (fresh_connection (c, NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES) == -1)
@@ -1081,6 +1136,7 @@ export_name_len (struct ctx *c, uint32_t cflags, size_t want)
   int64_t r;
   int saved;
 
+  c->malformed = true;          /* the byte count is judged, not a reply */
   if (fresh_connection (c, cflags) == -1)
     return V_ERROR;
   if (c->can_tls && (c->mode == MODE_FORCED || c->s->cfg.tls.required)
@@ -1141,6 +1197,7 @@ p_option_data (struct ctx *c)
 {
   int64_t r1, r2;
 
+  c->malformed = true;
   if (probe_connection (c) == -1)
     return V_ERROR;
   r1 = send_option (c, NBD_OPT_LIST, "abcd", 4);
@@ -1166,11 +1223,13 @@ p_info_go_consistent (struct ctx *c)
   /* With NBD_INFO_BLOCK_SIZE, so the engine checks the sizes too. */
   if (send_info (c, NBD_OPT_INFO, c->export, NBD_INFO_BLOCK_SIZE)
       != NBD_REP_ACK)
-    return conclude (c, V_ERROR, "INFO: %s", reply_name (c->s->last_reply));
+    return conclude (c, V_ERROR, "INFO: %s", c->s->err.msg[0] ? c->s->err.msg
+                     : reply_name (c->s->last_reply));
   size = c->s->cur.size;
   fl = c->s->cur.tflags;
   if (send_info (c, NBD_OPT_GO, c->export, NBD_INFO_BLOCK_SIZE) != NBD_REP_ACK)
-    return conclude (c, V_ERROR, "GO: %s", reply_name (c->s->last_reply));
+    return conclude (c, V_ERROR, "GO: %s", c->s->err.msg[0] ? c->s->err.msg
+                     : reply_name (c->s->last_reply));
   add_evidence (c, "INFO: size %" PRIu64 " flags 0x%04x; GO: size %" PRIu64
        " flags 0x%04x", size, fl, c->s->cur.size, c->s->cur.tflags);
   if (size != c->s->cur.size || fl != c->s->cur.tflags)
@@ -1206,7 +1265,8 @@ p_disc (struct ctx *c)
   if (probe_connection (c) == -1)
     return V_ERROR;
   if (send_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
-    return conclude (c, V_ERROR, "GO: %s", reply_name (c->s->last_reply));
+    return conclude (c, V_ERROR, "GO: %s", c->s->err.msg[0] ? c->s->err.msg
+                     : reply_name (c->s->last_reply));
   send_request (c, NBD_CMD_DISC, 0, 0, 0, &res);
   add_evidence (c, "go; disc%s: checked by the engine (no reply, then close)",
        c->s->epoch ? " inside TLS" : "");
@@ -1385,6 +1445,12 @@ why_inapplicable (const struct ctx *c, unsigned needs, char *buf, size_t len)
   if ((needs & N_TLS) && !c->can_tls)
     return c->mode == MODE_NONE ? "the server does not offer TLS"
       : c->tls_problem[0] ? c->tls_problem : "no usable TLS";
+  if ((needs & N_HAGGLE) && !c->can_tls
+      && (c->mode == MODE_FORCED || c->s->cfg.tls.required))
+    return snprintf (buf, len, "options are negotiated only over TLS here, "
+                     "and TLS could not be used: %.1200s",
+                     c->tls_problem[0] ? c->tls_problem : "no usable TLS"),
+      buf;
   if ((needs & N_XMIT) && c->s->cfg.tls.required && !c->can_tls
       && !c->s->cfg.allow_plaintext)
     return "TLS was asked for but is not usable, and this probe would "
@@ -1398,13 +1464,72 @@ why_inapplicable (const struct ctx *c, unsigned needs, char *buf, size_t len)
 }
 
 /* Learns the TLS mode, the exports and what the server offers. */
+/* What the client itself can do with TLS, before any verdict: its
+ * credentials load, and a handshake with this server completes.  When
+ * it cannot, the cause is the client's (its credentials, its CA, the
+ * host name it checks) or unknown, never the server's fault: probes
+ * that need TLS are skipped with the cause in words.
+ */
+static void
+client_tls_check (struct ctx *c)
+{
+  struct session *s = c->s;
+
+  if (tls_check_credentials (s) == -1) {
+    snprintf (c->tls_problem, sizeof c->tls_problem, "the client's TLS "
+              "credentials cannot be used: %.1300s", s->err.msg);
+    return;
+  }
+  if (fresh_connection (c, -1) == -1) {
+    snprintf (c->tls_problem, sizeof c->tls_problem, "%.1300s", c->ev);
+    return;
+  }
+  if (start_tls (c) == 0) {
+    c->can_tls = true;
+    return;
+  }
+  switch (s->err.kind) {
+  case ERR_TLS_VERIFY:
+  case ERR_TLS_CREDENTIALS:
+  case ERR_TLS_REJECTED:
+    snprintf (c->tls_problem, sizeof c->tls_problem, "the TLS handshake "
+              "failed on the client's side: %.1300s", s->err.msg);
+    break;
+  default:
+    snprintf (c->tls_problem, sizeof c->tls_problem, "the TLS handshake "
+              "failed (wrong credentials on either side, e.g. a PSK key "
+              "or user the server does not know): %.1300s",
+              s->err.msg[0] ? s->err.msg : c->ev);
+  }
+}
+
+/* Which export to audit: the target's, or --export; when neither names
+ * one and the server has no default export but lists exports, the
+ * first one listed (an ERROR must never come from nbdcli's choice).
+ */
+static void
+choose_export (struct ctx *c, bool named)
+{
+  struct session *s = c->s;
+  int64_t r;
+
+  if (named || *c->export || s->learned.nexports == 0)
+    return;
+  r = send_info (c, NBD_OPT_INFO, "", 0xffff);
+  if (r != NBD_REP_ERR_UNKNOWN)
+    return;
+  c->chosen_export = xstrdup (s->learned.exports[0]);
+  c->export = c->chosen_export;
+}
+
 static int
-discover (struct ctx *c)
+discover (struct ctx *c, bool named)
 {
   struct session *s = c->s;
   int64_t r;
   size_t i;
 
+  c->measuring = true;
   if (fresh_connection (c, -1) == -1)
     return -1;
   c->server_no_zeroes = s->hs_flags & NBD_FLAG_NO_ZEROES;
@@ -1429,21 +1554,17 @@ discover (struct ctx *c)
     c->mode = MODE_NONE;
   else if (c->mode != MODE_FORCED)
     c->mode = MODE_SELECTIVE;
-  if (c->mode != MODE_NONE && r != NBD_REP_ACK)
-    snprintf (c->tls_problem, sizeof c->tls_problem, "STARTTLS: %s",
-              reply_name (r));
-  /* Does a real handshake work with the session's credentials? */
-  if (r == NBD_REP_ACK && fresh_connection (c, -1) == 0) {
-    if (start_tls (c) == 0)
-      c->can_tls = true;
-    else
-      snprintf (c->tls_problem, sizeof c->tls_problem, "no usable TLS: %.1000s",
-                c->ev);
-  }
+  c->tls_wanted = s->cfg.tls.required || c->mode != MODE_NONE;
+  if (c->mode == MODE_NONE && s->cfg.tls.required)
+    snprintf (c->tls_problem, sizeof c->tls_problem, "TLS was asked for, "
+              "but the server refused STARTTLS (%s)", reply_name (r));
+  if (r == NBD_REP_ACK)
+    client_tls_check (c);
   if (s->phase != PHASE_OPTIONS && fresh_connection (c, -1) == -1)
     return -1;
   if (s->phase == PHASE_OPTIONS) {
     send_option (c, NBD_OPT_LIST, NULL, 0);
+    choose_export (c, named);
     for (i = 0; i < s->learned.nexports; i++)
       if (strcmp (s->learned.exports[i], c->export) != 0 && !c->other_export)
         c->other_export = xstrdup (s->learned.exports[i]);
@@ -1461,6 +1582,7 @@ discover (struct ctx *c)
       c->eh = send_option (c, NBD_OPT_EXTENDED_HEADERS, NULL, 0) == NBD_REP_ACK;
     end_politely (c);
   }
+  c->measuring = false;
   c->ev[0] = '\0';
   return 0;
 }
@@ -1593,26 +1715,41 @@ print_header (FILE *fp, bool json, const struct ctx *c,
              c->other_export ? "\"" : "",
              c->meta ? "offered" : "not offered",
              c->eh ? "offered" : "not offered");
+  if (!json && c->chosen_export)
+    fprintf (fp, "      the server has no default export: auditing \"%s\", "
+             "the first that NBD_OPT_LIST names (--export chooses)\n",
+             c->chosen_export);
   free (d);
 }
 
+/* The summary; TLS_NOT_TESTED, when set, is why TLS that was asked for
+ * or offered could not be tested.
+ */
 static void
 print_summary (FILE *fp, bool json, const unsigned counts[5],
-               bool interrupted)
+               bool interrupted, const char *tls_not_tested)
 {
   unsigned total = counts[0] + counts[1] + counts[2] + counts[3] + counts[4];
 
-  if (json)
+  if (json) {
     fprintf (fp, "{\"event\":\"check_summary\",\"probes\":%u,\"pass\":%u,"
-             "\"flag\":%u,\"warn\":%u,\"skip\":%u,\"error\":%u%s}\n",
+             "\"flag\":%u,\"warn\":%u,\"skip\":%u,\"error\":%u%s",
              total, counts[V_PASS], counts[V_FLAG], counts[V_WARN],
              counts[V_SKIP], counts[V_ERROR],
              interrupted ? ",\"interrupted\":true" : "");
-  else
-    fprintf (fp, "%u %s: %u pass, %u flag, %u warn, %u skip, %u error%s\n",
-             total, total == 1 ? "probe" : "probes", counts[V_PASS],
-             counts[V_FLAG], counts[V_WARN], counts[V_SKIP], counts[V_ERROR],
-             interrupted ? " (interrupted)" : "");
+    if (tls_not_tested) {
+      fprintf (fp, ",\"tls_not_tested\":");
+      json_string (fp, tls_not_tested);
+    }
+    fprintf (fp, "}\n");
+    return;
+  }
+  fprintf (fp, "%u %s: %u pass, %u flag, %u warn, %u skip, %u error%s\n",
+           total, total == 1 ? "probe" : "probes", counts[V_PASS],
+           counts[V_FLAG], counts[V_WARN], counts[V_SKIP], counts[V_ERROR],
+           interrupted ? " (interrupted)" : "");
+  if (tls_not_tested)
+    fprintf (fp, "TLS not tested: %s\n", tls_not_tested);
 }
 
 /* Runs one probe on the audit's session and judges it: the probe's own
@@ -1622,7 +1759,7 @@ static enum verdict
 run_probe (struct ctx *c, const struct probe *p)
 {
   struct session *s = c->s;
-  char why[256];
+  char why[1500];
   const char *na;
   enum verdict v;
 
@@ -1635,10 +1772,19 @@ run_probe (struct ctx *c, const struct probe *p)
     v = V_SKIP;
   }
   else {
+    c->last_sent[0] = '\0';
+    c->malformed = false;
     v = p->run (c);
     if (c->rec.nflags && v != V_FLAG)
       v = conclude (c, V_FLAG, "the engine raised %s: %s",
                     c->rec.flags[0]->id, c->rec.evidence);
+    /* A well-formed option or request MUST get a reply: when the probe
+     * could not judge because none came in time, that is the finding.
+     */
+    if (v == V_ERROR && s->err.kind == ERR_TIMEOUT && c->last_sent[0]
+        && !c->malformed)
+      v = conclude (c, V_FLAG, "no reply within %d ms after %s", c->wait_ms,
+                    c->last_sent);
     if (v == V_ERROR && s->err.msg[0] && !strstr (c->ev, s->err.msg))
       add_evidence (c, "%s", s->err.msg);
   }
@@ -1654,7 +1800,7 @@ run_check (struct session *user, struct args *a, int first_id)
   const struct probe *p;
   unsigned counts[5] = { 0 };
   const char *e = arg_opt (a, "--export");
-  bool json = shell.disp.json, interrupted = false;
+  bool json = shell.disp.json, interrupted = false, not_tested;
   FILE *fp = a->out;
   int i, ret;
 
@@ -1684,10 +1830,19 @@ run_check (struct session *user, struct args *a, int first_id)
   c.export = e ? e : audit.cfg.default_export ? audit.cfg.default_export : "";
   if (audit.cfg.timeout_ms > 5000)
     audit.cfg.timeout_ms = 5000;
-  if (discover (&c) == -1) {
+  if (discover (&c, e || audit.cfg.export_set_by_user
+                || audit.target.export_name) == -1) {
     ret = cmd_error ("cannot probe the server: %s", c.ev);
     goto out;
   }
+  /* Probes wait for a reply 20 times as long as the slowest reply of
+   * discovery took, at least a second, at most the timeout: a server
+   * that never answers costs about a second, not the whole timeout.
+   */
+  c.wait_ms = c.slowest_ms * 20 < 1000 ? 1000 : (int) c.slowest_ms * 20;
+  if (c.wait_ms > audit.cfg.timeout_ms)
+    c.wait_ms = audit.cfg.timeout_ms;
+  audit.cfg.timeout_ms = c.wait_ms;
   print_header (fp, json, &c, &audit);
   for (p = probes; p->id && !interrupted; p++) {
     enum verdict v;
@@ -1711,11 +1866,17 @@ run_check (struct session *user, struct args *a, int first_id)
   }
   /* The audit's FLAG verdicts count once each, for the exit status. */
   shell.audit_flags += counts[V_FLAG];
-  print_summary (fp, json, counts, interrupted);
-  ret = interrupted ? CHECK_INTERRUPTED : counts[V_ERROR] ? CMD_FAILED
-    : CMD_OK;
+  not_tested = c.tls_wanted && !c.can_tls;
+  print_summary (fp, json, counts, interrupted,
+                 not_tested ? c.tls_problem : NULL);
+  /* "Not tested" is not "passed": TLS that was asked for or offered but
+   * could not be used makes the audit fail (status 1, unless a FLAG).
+   */
+  ret = interrupted ? CHECK_INTERRUPTED
+    : counts[V_ERROR] || not_tested ? CMD_FAILED : CMD_OK;
  out:
   free (c.other_export);
+  free (c.chosen_export);
   session_free (&audit);
   return ret;
 }

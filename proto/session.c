@@ -190,8 +190,11 @@ io_failed (struct session *s, enum io_status st, const char *what)
     session_close (s, "closed by the server in mid-message");
     break;
   case IO_TIMEOUT:
-    ev_error (s, ERR_TIMEOUT, "%s: no reply within %d s (%zu bytes of the message "
-              "arrived)", what, s->cfg.timeout_ms / 1000, s->t.got);
+    ev_error (s, ERR_TIMEOUT, "%s: no reply within %d %s (%zu bytes of the "
+              "message arrived)", what,
+              s->cfg.timeout_ms % 1000 ? s->cfg.timeout_ms
+              : s->cfg.timeout_ms / 1000,
+              s->cfg.timeout_ms % 1000 ? "ms" : "s", s->t.got);
     /* The stream may still be in sync if nothing arrived; the user can
      * go on waiting with another command or close.
      */
