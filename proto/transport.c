@@ -436,7 +436,7 @@ transport_pending (struct transport *t)
   int r;
 
   if (t->kind == TRANSPORT_MEMORY)
-    return t->mem.open ? t->mem.pos == t->mem.len : -1;
+    return t->mem.open ? 0 : -1;  /* see transport_open_memory */
   if (t->fd < 0)
     return -1;
   if (t->tls && gnutls_record_check_pending (t->tls) > 0)

@@ -75,11 +75,12 @@ extern int transport_spawn (struct transport *t, char *const *argv);
  *    every run);
  *  - writes succeed; they are appended to SENT when it is not NULL
  *    (the caller's buffer, kept after the close) and dropped otherwise;
- *  - transport_pending reports the server's bytes only once they are
- *    all read, as the EOF a closed socket shows: the server answers
- *    each message as it is sent, so the bytes still in the buffer are
- *    the answers to messages the client has not sent yet, never
- *    unsolicited ones;
+ *  - transport_pending reports nothing (0) while it is open: the
+ *    server answers each message as it is sent, so the bytes still in
+ *    the buffer answer messages the client has not sent yet, never
+ *    unsolicited ones; and it closes only after the client's last
+ *    message (the next read sees the EOF), so a script can end with
+ *    NBD_CMD_DISC or NBD_OPT_ABORT as against a well-behaved server;
  *  - TLS cannot start on it (tls_handshake refuses).
  * Returns 0.
  */

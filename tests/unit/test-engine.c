@@ -352,11 +352,14 @@ test_clean (void)
   CHECK (t.sent.len >= 12 && get_u32 (t.sent.data) == 3
          && get_u64 (t.sent.data + 4) == NBD_NEW_VERSION
          && get_u32 (t.sent.data + 12) == NBD_OPT_LIST);
-  /* The server has nothing more: the next request sees the close. */
-  CHECK (request (&t, NBD_CMD_FLUSH, 0, 0, 0, &res) == -1);
-  CHECK (t.s.err.kind == ERR_CLOSED);
+  /* DISC: the server closes, as it should; nothing is flagged. */
+  CHECK (request (&t, NBD_CMD_DISC, 0, 0, 0, &res) == 0);
+  CHECK (t.s.err.kind == ERR_NONE);
   CHECK (t.s.phase == PHASE_DISCONNECTED);
+  CHECK (t.sent.len == 4 + 16 + 22 + 22 + 28 + 28);
   EXPECT_FLAGS (&t);
+  /* Then there is nothing to send on. */
+  CHECK (request (&t, NBD_CMD_FLUSH, 0, 0, 0, &res) == -1);
   t_free (&t);
 }
 
@@ -916,7 +919,7 @@ test_transport (void)
   CHECK (sent.len == 3 && memcmp (sent.data, "abc", 3) == 0);
   CHECK (transport_read (&tr, buf, 8) == IO_SHORT && tr.got == 3
          && buf[2] == 5);
-  CHECK (transport_pending (&tr) == 1);
+  CHECK (transport_pending (&tr) == 0);  /* the EOF shows on reading */
   CHECK (transport_read (&tr, buf, 1) == IO_EOF && tr.got == 0);
   transport_close (&tr, true, NULL);
   CHECK (!transport_is_open (&tr));
