@@ -260,6 +260,8 @@ session_close (struct session *s, const char *why)
   ev_closed (s, why);
 }
 
+static int read_greeting (struct session *s);
+
 static void
 reset_connection_state (struct session *s)
 {
@@ -316,12 +318,8 @@ check_tflags (struct session *s, uint16_t tflags, const char *where)
 int
 session_connect (struct session *s)
 {
-  uint8_t g[NBD_OLDSTYLE_GREETING_LEN];
-  enum io_status st;
   char *desc;
   int r;
-  uint32_t cflags;
-  uint8_t cf[4];
 
   if (transport_is_open (&s->t))
     session_close (s, "reconnecting");
@@ -351,6 +349,31 @@ session_connect (struct session *s)
   }
   ev_connected (s, desc);
   free (desc);
+  return read_greeting (s);
+}
+
+int
+session_connect_memory (struct session *s, const uint8_t *server_bytes,
+                        size_t len, struct bytes *sent)
+{
+  if (transport_is_open (&s->t))
+    session_close (s, "reconnecting");
+  reset_connection_state (s);
+  transport_open_memory (&s->t, server_bytes, len, sent);
+  ev_connected (s, "in-memory server bytes");
+  return read_greeting (s);
+}
+
+/* Reads the greeting of a freshly opened transport and, for newstyle,
+ * answers with the client flags.  0 or -1 (reported).
+ */
+static int
+read_greeting (struct session *s)
+{
+  uint8_t g[NBD_OLDSTYLE_GREETING_LEN];
+  enum io_status st;
+  uint32_t cflags;
+  uint8_t cf[4];
 
   st = rd (s, g, 16);
   if (st != IO_OK)

@@ -149,6 +149,15 @@ extern void session_free (struct session *s);
  * Returns 0 or -1 (reported).
  */
 extern int session_connect (struct session *s);
+/* The same over in-memory bytes (transport_open_memory): LEN bytes of
+ * SERVER_BYTES are everything the server sends, the client's bytes go
+ * to SENT (or nowhere when NULL).  SERVER_BYTES and SENT must outlive
+ * the connection.  For tests and fuzzing: no socket, no TLS.  Returns
+ * 0 or -1 (reported).
+ */
+extern int session_connect_memory (struct session *s,
+                                   const uint8_t *server_bytes, size_t len,
+                                   struct bytes *sent);
 /* Drops the socket with nothing sent. */
 extern void session_close (struct session *s, const char *why);
 /* NBD_OPT_ABORT in option haggling, NBD_CMD_DISC in transmission,

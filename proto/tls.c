@@ -573,6 +573,11 @@ tls_handshake (struct session *s)
   int64_t deadline;
   int r;
 
+  if (s->t.kind == TRANSPORT_MEMORY) {
+    ev_error (s, ERR_TLS_HANDSHAKE, "starttls: TLS cannot run over the "
+              "in-memory transport");
+    return -1;
+  }
   r = gnutls_init (&g, GNUTLS_CLIENT | GNUTLS_NONBLOCK);
   if (r < 0) {
     ev_error (s, ERR_TLS_HANDSHAKE, "starttls: gnutls_init: %s", gnutls_strerror (r));

@@ -22,6 +22,7 @@
 #include <gnutls/gnutls.h>
 
 #include "transport.h"
+#include "wire.h"
 
 volatile sig_atomic_t transport_interrupted;
 
@@ -37,7 +38,44 @@ transport_init (struct transport *t)
 bool
 transport_is_open (const struct transport *t)
 {
+  if (t->kind == TRANSPORT_MEMORY)
+    return t->mem.open;
   return t->fd >= 0;
+}
+
+int
+transport_open_memory (struct transport *t, const uint8_t *in, size_t len,
+                       struct bytes *sent)
+{
+  t->kind = TRANSPORT_MEMORY;
+  t->fd = -1;
+  t->mem.open = true;
+  t->mem.in = in;
+  t->mem.len = len;
+  t->mem.pos = 0;
+  t->mem.sent = sent;
+  return 0;
+}
+
+/* A read from the memory transport: what a socket does once the peer
+ * has sent its bytes and closed.
+ */
+static enum io_status
+memory_read (struct transport *t, void *buf, size_t n)
+{
+  size_t left = t->mem.len - t->mem.pos;
+
+  if (!t->mem.open) {
+    snprintf (t->err, sizeof t->err, "not connected");
+    return IO_ERROR;
+  }
+  t->got = n < left ? n : left;
+  if (t->got)
+    memcpy (buf, t->mem.in + t->mem.pos, t->got);
+  t->mem.pos += t->got;
+  if (t->got == n)
+    return IO_OK;
+  return t->got ? IO_SHORT : IO_EOF;
 }
 
 int64_t
@@ -563,6 +601,8 @@ transport_read (struct transport *t, void *buf, size_t n)
   uint8_t *p = buf;
 
   t->got = 0;
+  if (t->kind == TRANSPORT_MEMORY)
+    return memory_read (t, buf, n);
   if (t->fd < 0) {
     snprintf (t->err, sizeof t->err, "not connected");
     return IO_ERROR;
@@ -611,6 +651,15 @@ transport_write (struct transport *t, const void *buf, size_t n)
   const uint8_t *p = buf;
   size_t done = 0;
 
+  if (t->kind == TRANSPORT_MEMORY) {
+    if (!t->mem.open) {
+      snprintf (t->err, sizeof t->err, "not connected");
+      return IO_ERROR;
+    }
+    if (t->mem.sent)
+      bytes_put (t->mem.sent, buf, n);
+    return IO_OK;
+  }
   if (t->fd < 0) {
     snprintf (t->err, sizeof t->err, "not connected");
     return IO_ERROR;
@@ -667,6 +716,8 @@ transport_pending (struct transport *t)
   struct pollfd pfd = { .fd = t->fd, .events = POLLIN };
   int r;
 
+  if (t->kind == TRANSPORT_MEMORY)
+    return t->mem.open ? 0 : -1;  /* see transport_open_memory */
   if (t->fd < 0)
     return -1;
   if (t->alt_fd >= 0 && pick_socket (t, 0) != IO_OK)
@@ -729,6 +780,12 @@ transport_close (struct transport *t, bool send_bye, int *child_status)
 {
   if (child_status)
     *child_status = -1;
+  if (t->kind == TRANSPORT_MEMORY) {
+    /* Nothing to free: the bytes and SENT belong to the caller. */
+    memset (&t->mem, 0, sizeof t->mem);
+    t->kind = TRANSPORT_FD;
+    return;
+  }
   if (t->tls) {
     if (send_bye && t->fd >= 0) {
       /* Best effort; the socket is non-blocking so this cannot hang. */

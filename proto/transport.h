@@ -1,4 +1,5 @@
-/* nbdcli - byte transport: TCP, Unix socket, child process, TLS.
+/* nbdcli - byte transport: TCP, Unix socket, child process, TLS, and
+ * in-memory bytes (for unit tests and fuzzing).
  *
  * Every read and write waits at most the transport's timeout for the
  * whole buffer; nothing here can block forever.
@@ -23,8 +24,21 @@ enum io_status {
   IO_INTERRUPTED,  /* the user cancelled the wait (SIGINT) */
 };
 
+struct bytes;
+
+/* What the transport runs over.  A memory transport has no fd (it
+ * stays -1): transport_is_open looks at the kind, and every function
+ * below checks the kind first, so no socket call ever sees it.  Closing
+ * it makes the transport a closed fd transport again.
+ */
+enum transport_kind {
+  TRANSPORT_FD = 0,             /* a socket: TCP, Unix, child process */
+  TRANSPORT_MEMORY,             /* canned server bytes */
+};
+
 struct transport {
-  int fd;                       /* -1 when closed */
+  enum transport_kind kind;
+  int fd;                       /* -1 when closed (always, for memory) */
   pid_t child;                  /* server child, or 0 */
   int alt_fd;                   /* a server command's socket-activation
                                    connection while the server has not yet
@@ -38,6 +52,15 @@ struct transport {
   int64_t deadline_ms;          /* absolute limit for a whole exchange, or 0 */
   size_t got;                   /* bytes read by the last call */
   char err[256];                /* why the last call failed */
+  /* TRANSPORT_MEMORY: the server's whole byte stream, not copied (the
+   * caller keeps it alive while the transport is open), then EOF.
+   */
+  struct {
+    bool open;
+    const uint8_t *in;
+    size_t len, pos;
+    struct bytes *sent;         /* what the client wrote, or NULL */
+  } mem;
 };
 
 extern void transport_init (struct transport *t);
@@ -60,6 +83,26 @@ extern int transport_spawn (struct transport *t, char *const *argv);
  * running.  Async-signal-safe: for signal handlers and atexit.
  */
 extern void transport_kill_children (void);
+/* Opens T over LEN bytes of server output at IN, as a socket to a
+ * server that sends exactly those bytes and then closes:
+ *  - reads are served in order; a read past the end returns IO_EOF
+ *    when no byte of it was there, IO_SHORT (with `got') when some
+ *    were.  They never wait, so the timeouts and deadlines do not
+ *    apply (the bytes bound the work, and the results are the same on
+ *    every run);
+ *  - writes succeed; they are appended to SENT when it is not NULL
+ *    (the caller's buffer, kept after the close) and dropped otherwise;
+ *  - transport_pending reports nothing (0) while it is open: the
+ *    server answers each message as it is sent, so the bytes still in
+ *    the buffer answer messages the client has not sent yet, never
+ *    unsolicited ones; and it closes only after the client's last
+ *    message (the next read sees the EOF), so a script can end with
+ *    NBD_CMD_DISC or NBD_OPT_ABORT as against a well-behaved server;
+ *  - TLS cannot start on it (tls_handshake refuses).
+ * Returns 0.
+ */
+extern int transport_open_memory (struct transport *t, const uint8_t *in,
+                                  size_t len, struct bytes *sent);
 extern enum io_status transport_read (struct transport *t, void *buf,
                                       size_t n);
 extern enum io_status transport_write (struct transport *t, const void *buf,

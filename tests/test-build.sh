@@ -55,6 +55,7 @@ mkdir "$src"
 (cd "$srcdir/.." && tar --exclude=.git --exclude='*.o' --exclude=./nbdcli \
     --exclude=./Makefile --exclude=./config.h --exclude='./config.log*' \
     --exclude='*.old' --exclude='./tests/*.log' --exclude=./tests/flawed-server \
+    --exclude=./tests/unit/test-engine \
     --exclude='./tests/fuzz/fuzz-*[!c]' --exclude=./tests/fuzz/artifacts \
     -cf - .) | tar -C "$src" -xf -
 (cd "$src" && find . -type f | sort) > "$tmp/before"
