@@ -118,6 +118,7 @@ session_free (struct session *s)
   nego_clear (&s->prev);
   tls_info_clear (&s->tlsinfo);
   tls_settings_clear (&s->cfg.tls);
+  tls_drop_ready (s);
   free (s->cfg.default_export);
   free (s->info_payload);
   free_strv (s->learned.exports, s->learned.nexports);
@@ -130,9 +131,10 @@ learn (char ***v, size_t *n, const char *name)
   size_t i;
 
   /* Names for completion: a server listing endless names gets the
-   * first thousand remembered.
+   * first thousand remembered, and none longer than the spec's limit
+   * (4096 bytes, flagged as string-too-long).
    */
-  if (*n >= 1000)
+  if (*n >= 1000 || strlen (name) > NBD_MAX_STRING)
     return;
   for (i = 0; i < *n; i++)
     if (strcmp ((*v)[i], name) == 0)
@@ -559,7 +561,11 @@ on_info (struct session *s, struct exchange *x, const struct nbd_rep_info *i,
 static void
 on_meta (struct session *s, struct exchange *x, const struct nbd_rep_meta *m)
 {
-  char *name = xstrndup (m->name, m->name_len);
+  /* The model keeps at most the spec's 4096 bytes of a name (a longer
+   * one is flagged string-too-long): 10000 contexts cost 40 MiB at most.
+   */
+  char *name = xstrndup (m->name, m->name_len > NBD_MAX_STRING
+                         ? NBD_MAX_STRING : m->name_len);
   size_t i;
 
   session_learn_context (s, name);

@@ -537,28 +537,33 @@ load_credentials (struct session *s,
   return -1;
 }
 
-/* Credentials loaded by tls_check_credentials, kept for the handshake
- * that follows the ACK (loading them is the costly part).
+/* Credentials loaded by tls_check_credentials are kept on the session
+ * for the handshake that follows the ACK (loading them is the costly
+ * part); each session has its own, so sessions can run side by side.
  */
-static gnutls_certificate_credentials_t ready_x;
-static gnutls_psk_client_credentials_t ready_p;
-
-static void
-drop_ready (void)
+void
+tls_drop_ready (struct session *s)
 {
-  if (ready_x)
-    gnutls_certificate_free_credentials (ready_x);
-  if (ready_p)
-    gnutls_psk_free_client_credentials (ready_p);
-  ready_x = NULL;
-  ready_p = NULL;
+  if (s->tls_ready_x)
+    gnutls_certificate_free_credentials (s->tls_ready_x);
+  if (s->tls_ready_p)
+    gnutls_psk_free_client_credentials (s->tls_ready_p);
+  s->tls_ready_x = NULL;
+  s->tls_ready_p = NULL;
 }
 
 int
 tls_check_credentials (struct session *s)
 {
-  drop_ready ();
-  return load_credentials (s, &ready_x, &ready_p);
+  gnutls_certificate_credentials_t x = NULL;
+  gnutls_psk_client_credentials_t p = NULL;
+  int r;
+
+  tls_drop_ready (s);
+  r = load_credentials (s, &x, &p);
+  s->tls_ready_x = x;
+  s->tls_ready_p = p;
+  return r;
 }
 
 int
@@ -583,11 +588,11 @@ tls_handshake (struct session *s)
     ev_error (s, ERR_TLS_HANDSHAKE, "starttls: gnutls_init: %s", gnutls_strerror (r));
     return -1;
   }
-  if (ready_x || ready_p) {
-    xcred = ready_x;
-    pcred = ready_p;
-    ready_x = NULL;
-    ready_p = NULL;
+  if (s->tls_ready_x || s->tls_ready_p) {
+    xcred = s->tls_ready_x;
+    pcred = s->tls_ready_p;
+    s->tls_ready_x = NULL;
+    s->tls_ready_p = NULL;
   }
   else if (load_credentials (s, &xcred, &pcred) == -1)
     goto err;

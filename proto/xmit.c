@@ -580,15 +580,19 @@ session_request (struct session *s, const struct xreq *r,
    * reply longer than its request, say).
    */
   if (transport_pending (&s->t) > 0) {
-    uint8_t junk[4];
+    uint8_t junk[4] = { 0 };
     enum io_status jst = session_rd (s, junk, 4);
+    size_t got = jst == IO_OK ? 4 : s->t.got;
+    char hex[16] = "";
+    size_t i;
 
     if (jst == IO_EOF)
       return session_io_failed (s, jst, "before sending the request");
+    for (i = 0; i < got && i < 4; i++)
+      snprintf (hex + 3 * i, 4, "%s%02x", i ? " " : "", junk[i]);
     ev_flag (s, F_UNSOLICITED_DATA,
-             "bytes (first %02x %02x %02x %02x) arrived when no request "
-             "was waiting: more data than the last reply held",
-             junk[0], junk[1], junk[2], junk[3]);
+             "bytes (first %s) arrived when no request was waiting: more "
+             "data than the last reply held", hex);
     ev_error (s, ERR_FRAMING, "the framing is lost");
     session_close (s, "framing lost");
     return -1;
