@@ -45,6 +45,10 @@ enum {
   N_XMIT = 128,                 /* enters transmission */
   N_HAGGLE = 256,               /* negotiates options: where TLS is forced
                                  * or required, only over working TLS */
+  N_SR = 512,                   /* structured replies offered */
+  N_OPTIONS = 1024,             /* fixed newstyle: options beyond
+                                 * NBD_OPT_EXPORT_NAME are understood */
+  N_ANY_STYLE = 2048,           /* runs against an oldstyle server too */
 };
 
 /* What discovery learned, and the probe being run. */
@@ -65,6 +69,9 @@ struct ctx {
                                  * purpose: a missing reply judges nothing */
   bool meta;
   bool eh;
+  bool sr;                      /* STRUCTURED_REPLY was acknowledged */
+  bool fixed;                   /* the server offers fixed newstyle */
+  bool oldstyle;                /* oldstyle negotiation: no options */
   bool server_no_zeroes;
   uint64_t size;
   char ev[1400];                /* evidence of the current probe */
@@ -1150,7 +1157,11 @@ export_name_len (struct ctx *c, uint32_t cflags, size_t want)
     if (r == R_FAIL && want == 134)
       return conclude (c, V_FLAG, "client flags 0x%x: fewer than 134 bytes arrived "
                   "(the padding is missing)", cflags);
-    return conclude (c, V_ERROR, "EXPORT_NAME refused: %s", reply_name (r));
+    /* Refusing an export is the server's right (it closes: there is no
+     * error reply to NBD_OPT_EXPORT_NAME): nothing to judge.
+     */
+    return conclude (c, r == R_CLOSED ? V_SKIP : V_ERROR, "EXPORT_NAME "
+                     "refused: %s", reply_name (r));
   }
   if (want == 10 && transport_pending (&c->s->t) > 0)
     return conclude (c, V_FLAG, "client flags 0x%x: more than 10 bytes arrived (padding "
@@ -1164,7 +1175,7 @@ p_no_zeroes (struct ctx *c)
 {
   enum verdict v;
 
-  v = export_name_len (c, NBD_FLAG_C_FIXED_NEWSTYLE, 134);
+  v = export_name_len (c, c->fixed ? NBD_FLAG_C_FIXED_NEWSTYLE : 0, 134);
   end_politely (c);
   if (v != V_PASS || !c->server_no_zeroes)
     return v;
@@ -1273,6 +1284,28 @@ p_disc (struct ctx *c)
   return V_PASS;
 }
 
+/* The greeting, judged by the engine (magic, flags, and for oldstyle the
+ * export size and transmission flags): the one thing every server sends.
+ */
+static enum verdict
+p_greeting (struct ctx *c)
+{
+  struct session *s = c->s;
+  char buf[256];
+
+  if (session_connect (s) == -1)
+    return conclude (c, V_ERROR, "cannot connect: %s", s->err.msg);
+  if (s->oldstyle)
+    return conclude (c, V_PASS, "oldstyle: export size %" PRIu64 ", "
+                     "transmission flags 0x%04x (%s)", s->cur.size,
+                     s->cur.tflags, nbd_flags_str (nbd_tflag_names,
+                                                   s->cur.tflags, buf,
+                                                   sizeof buf));
+  return conclude (c, V_PASS, "newstyle, handshake flags 0x%04x (%s)",
+                   s->hs_flags, nbd_flags_str (nbd_hs_flag_names, s->hs_flags,
+                                               buf, sizeof buf));
+}
+
 static enum verdict
 p_abort (struct ctx *c)
 {
@@ -1296,106 +1329,110 @@ struct probe {
 };
 
 static const struct probe probes[] = {
-  { "tls-reset-sr-df", N_TLS | N_OFFERS_TLS,
+  { "greeting", N_ANY_STYLE,
+    "the greeting is well formed: NBDMAGIC, then IHAVEOPT and handshake "
+    "flags, or the oldstyle export size and flags", "Handshake",
+    p_greeting },
+  { "tls-reset-sr-df", N_TLS | N_OFFERS_TLS | N_OPTIONS,
     "after STARTTLS, structured replies from before it are forgotten: "
     "NBD_INFO_EXPORT has SEND_DF clear", "NBD_OPT_STARTTLS",
     p_tls_reset_sr_df },
-  { "tls-reset-sr-read", N_TLS,
+  { "tls-reset-sr-read", N_TLS | N_OPTIONS,
     "after sr; starttls; go, READ gets a simple reply (CVE-2021-3716)",
     "NBD_OPT_STARTTLS", p_tls_reset_sr_read },
-  { "tls-sr-again", N_TLS,
+  { "tls-sr-again", N_TLS | N_OPTIONS,
     "structured replies asked for again after STARTTLS are accepted as new",
     "NBD_OPT_STARTTLS", p_tls_sr_again },
-  { "tls-reset-meta", N_TLS | N_META,
+  { "tls-reset-meta", N_TLS | N_META | N_OPTIONS | N_SR,
     "meta contexts set before STARTTLS are not in force after it",
     "NBD_OPT_STARTTLS", p_tls_reset_meta },
-  { "tls-meta-after", N_TLS | N_META,
+  { "tls-meta-after", N_TLS | N_META | N_OPTIONS | N_SR,
     "meta contexts set after STARTTLS answer block status",
     "NBD_OPT_SET_META_CONTEXT", p_tls_meta_after },
-  { "tls-reset-mixed", N_TLS | N_META,
+  { "tls-reset-mixed", N_TLS | N_META | N_OPTIONS | N_SR,
     "a SET before SR and STARTTLS never yields block status after them",
     "NBD_OPT_STARTTLS", p_tls_reset_mixed },
-  { "tls-reset-eh", N_TLS | N_EH,
+  { "tls-reset-eh", N_TLS | N_EH | N_OPTIONS,
     "extended headers from before STARTTLS are forgotten: a compact READ "
     "gets a simple reply", "NBD_OPT_STARTTLS", p_tls_reset_eh },
-  { "tls-reset-export", N_TLS,
+  { "tls-reset-export", N_TLS | N_OPTIONS,
     "the export asked about before STARTTLS is not remembered after it",
     "NBD_OPT_STARTTLS", p_tls_reset_export },
-  { "starttls-twice", N_TLS,
+  { "starttls-twice", N_TLS | N_OPTIONS,
     "a second STARTTLS fails with NBD_REP_ERR_INVALID and the session "
     "stays usable", "NBD_OPT_STARTTLS", p_starttls_twice },
-  { "starttls-payload", N_OFFERS_TLS,
+  { "starttls-payload", N_OFFERS_TLS | N_OPTIONS,
     "STARTTLS with data gets an error (INVALID) and the next option parses",
     "NBD_OPT_STARTTLS", p_starttls_payload },
-  { "starttls-plaintext", N_OFFERS_TLS,
+  { "starttls-plaintext", N_OFFERS_TLS | N_OPTIONS,
     "after STARTTLS's ACK a failed TLS handshake ends the session; no "
     "plaintext answer", "TLS support", p_starttls_plaintext },
-  { "forced-list", N_FORCED,
+  { "forced-list", N_FORCED | N_OPTIONS,
     "FORCEDTLS: NBD_OPT_LIST before TLS gets NBD_REP_ERR_TLS_REQD",
     "FORCEDTLS mode", p_forced_list },
-  { "forced-info", N_FORCED,
+  { "forced-info", N_FORCED | N_OPTIONS,
     "FORCEDTLS: NBD_OPT_INFO before TLS gets TLS_REQD and no NBD_REP_INFO",
     "FORCEDTLS mode", p_forced_info },
-  { "forced-go", N_FORCED,
+  { "forced-go", N_FORCED | N_OPTIONS,
     "FORCEDTLS: NBD_OPT_GO before TLS gets TLS_REQD and no NBD_REP_INFO",
     "FORCEDTLS mode", p_forced_go },
-  { "forced-sr", N_FORCED,
+  { "forced-sr", N_FORCED | N_OPTIONS,
     "FORCEDTLS: NBD_OPT_STRUCTURED_REPLY before TLS gets TLS_REQD",
     "FORCEDTLS mode", p_forced_sr },
-  { "forced-lmc", N_FORCED,
+  { "forced-lmc", N_FORCED | N_OPTIONS,
     "FORCEDTLS: NBD_OPT_LIST_META_CONTEXT before TLS gets TLS_REQD",
     "FORCEDTLS mode", p_forced_lmc },
-  { "forced-smc", N_FORCED,
+  { "forced-smc", N_FORCED | N_OPTIONS,
     "FORCEDTLS: NBD_OPT_SET_META_CONTEXT before TLS gets TLS_REQD",
     "FORCEDTLS mode", p_forced_smc },
-  { "forced-eh", N_FORCED,
+  { "forced-eh", N_FORCED | N_OPTIONS,
     "FORCEDTLS: NBD_OPT_EXTENDED_HEADERS before TLS gets TLS_REQD",
     "FORCEDTLS mode", p_forced_eh },
-  { "forced-unknown", N_FORCED,
+  { "forced-unknown", N_FORCED | N_OPTIONS,
     "FORCEDTLS: an unknown option before TLS gets TLS_REQD (not UNSUP), "
     "then STARTTLS is still accepted", "FORCEDTLS mode", p_forced_unknown },
-  { "forced-export-name", N_FORCED,
+  { "forced-export-name", N_FORCED | N_OPTIONS,
     "FORCEDTLS: NBD_OPT_EXPORT_NAME before TLS closes the connection with "
     "no export data", "FORCEDTLS mode", p_forced_export_name },
-  { "forced-abort", N_FORCED,
+  { "forced-abort", N_FORCED | N_OPTIONS,
     "FORCEDTLS: NBD_OPT_ABORT before TLS is acknowledged (or the "
     "connection closed)", "NBD_OPT_ABORT", p_forced_abort },
-  { "forced-consistent", N_FORCED,
+  { "forced-consistent", N_FORCED | N_OPTIONS,
     "FORCEDTLS: the mode holds for the whole connection",
     "TLS support", p_forced_consistent },
-  { "no-tls-reqd-after-tls", N_TLS,
+  { "no-tls-reqd-after-tls", N_TLS | N_OPTIONS,
     "once TLS is up no option gets NBD_REP_ERR_TLS_REQD",
     "TLS support", p_no_tls_reqd_after_tls },
-  { "selective-scope", N_SELECTIVE,
+  { "selective-scope", N_SELECTIVE | N_OPTIONS,
     "SELECTIVETLS: TLS_REQD only for INFO/GO/EXPORT_NAME of TLS-only "
     "exports", "SELECTIVETLS mode", p_selective_scope },
-  { "notls-options", N_NOTLS,
+  { "notls-options", N_NOTLS | N_OPTIONS,
     "NOTLS: STARTTLS is refused and no option gets TLS_REQD",
     "NOTLS mode", p_notls_options },
-  { "tls-needs-fixed", N_OFFERS_TLS,
+  { "tls-needs-fixed", N_OFFERS_TLS | N_OPTIONS,
     "without C_FIXED_NEWSTYLE the server is in NOTLS mode: STARTTLS is not "
     "accepted", "TLS support", p_tls_needs_fixed },
-  { "meta-before-sr", N_META | N_XMIT,
+  { "meta-before-sr", N_META | N_XMIT | N_HAGGLE | N_OPTIONS | N_SR,
     "SET_META_CONTEXT without structured replies should fail with "
     "NBD_REP_ERR_INVALID (SHOULD)", "NBD_OPT_SET_META_CONTEXT",
     p_meta_before_sr },
-  { "meta-replaced", N_META | N_XMIT,
+  { "meta-replaced", N_META | N_XMIT | N_HAGGLE | N_OPTIONS | N_SR,
     "a later SET_META_CONTEXT replaces the earlier contexts",
     "NBD_OPT_SET_META_CONTEXT", p_meta_replaced },
-  { "meta-failed-set", N_META | N_XMIT,
+  { "meta-failed-set", N_META | N_XMIT | N_HAGGLE | N_OPTIONS | N_SR,
     "a malformed SET fails with NBD_REP_ERR_INVALID and clears the "
     "contexts", "NBD_OPT_SET_META_CONTEXT", p_meta_failed_set },
-  { "meta-export-binding", N_META | N_XMIT,
+  { "meta-export-binding", N_META | N_XMIT | N_HAGGLE | N_OPTIONS | N_SR,
     "contexts set for one export do not answer for another (SHOULD)",
     "NBD_OPT_SET_META_CONTEXT", p_meta_export_binding },
-  { "meta-list-rules", N_META,
+  { "meta-list-rules", N_META | N_HAGGLE | N_OPTIONS,
     "LIST_META_CONTEXT ignores unknown namespaces and lists base:allocation "
     "for base:; SET base: selects nothing", "NBD_OPT_LIST_META_CONTEXT",
     p_meta_list_rules },
-  { "meta-distinct-ids", N_META,
+  { "meta-distinct-ids", N_META | N_HAGGLE | N_OPTIONS | N_SR,
     "two contexts in one SET_META_CONTEXT get distinct ids",
     "NBD_OPT_SET_META_CONTEXT", p_meta_distinct_ids },
-  { "meta-status", N_META | N_XMIT,
+  { "meta-status", N_META | N_XMIT | N_HAGGLE | N_OPTIONS | N_SR,
     "block status has one well-formed chunk per selected context; REQ_ONE "
     "gives one extent", "NBD_CMD_BLOCK_STATUS", p_meta_status },
   { "client-flags-unknown", 0,
@@ -1404,25 +1441,25 @@ static const struct probe probes[] = {
   { "client-no-zeroes-unoffered", 0,
     "the server drops the connection on C_NO_ZEROES it did not offer",
     "Client flags", p_client_no_zeroes_unoffered },
-  { "no-zeroes", N_XMIT,
+  { "no-zeroes", N_XMIT | N_HAGGLE,
     "EXPORT_NAME's answer is 134 bytes, or 10 with NO_ZEROES agreed",
     "NBD_OPT_EXPORT_NAME", p_no_zeroes },
-  { "unknown-option", 0,
+  { "unknown-option", N_HAGGLE | N_OPTIONS,
     "an unknown option gets NBD_REP_ERR_UNSUP and the next option parses",
     "Option haggling", p_unknown_option },
-  { "option-data", 0,
+  { "option-data", N_HAGGLE | N_OPTIONS,
     "LIST and STRUCTURED_REPLY with data get NBD_REP_ERR_INVALID (SHOULD)",
     "NBD_OPT_LIST", p_option_data },
-  { "info-go-consistent", N_XMIT,
+  { "info-go-consistent", N_XMIT | N_HAGGLE | N_OPTIONS,
     "INFO then GO for the same export give the same size and flags",
     "NBD_OPT_INFO and NBD_OPT_GO", p_info_go_consistent },
-  { "repeated-sr", 0,
+  { "repeated-sr", N_HAGGLE | N_OPTIONS,
     "a repeated STRUCTURED_REPLY gets ACK or NBD_REP_ERR_INVALID (MAY)",
     "Option haggling", p_repeated_sr },
-  { "disc", N_XMIT,
+  { "disc", N_XMIT | N_HAGGLE | N_OPTIONS,
     "NBD_CMD_DISC gets no reply; the server closes (after close_notify "
     "under TLS)", "NBD_CMD_DISC", p_disc },
-  { "abort", 0,
+  { "abort", N_HAGGLE | N_OPTIONS,
     "NBD_OPT_ABORT is acknowledged with NBD_REP_ACK, then the connection "
     "closes", "NBD_OPT_ABORT", p_abort },
   { NULL, 0, NULL, NULL, NULL }
@@ -1432,6 +1469,13 @@ static const struct probe probes[] = {
 static const char *
 why_inapplicable (const struct ctx *c, unsigned needs, char *buf, size_t len)
 {
+  if (c->oldstyle && !(needs & N_ANY_STYLE))
+    return "the server speaks oldstyle negotiation: there are no options "
+      "to probe, only the greeting (see the greeting probe)";
+  if ((needs & N_OPTIONS) && !c->fixed)
+    return "the server does not offer fixed newstyle: only "
+      "NBD_OPT_EXPORT_NAME is understood, and a server may drop a client "
+      "that sends another option";
   if ((needs & N_FORCED) && c->mode != MODE_FORCED)
     return snprintf (buf, len, "the server is in %s mode, not FORCEDTLS",
                      mode_names[c->mode]), buf;
@@ -1456,6 +1500,8 @@ why_inapplicable (const struct ctx *c, unsigned needs, char *buf, size_t len)
     return "TLS was asked for but is not usable, and this probe would "
       "enter transmission in plaintext (`set allow-plaintext on' to allow "
       "it)";
+  if ((needs & N_SR) && !c->sr)
+    return "the server does not offer structured replies";
   if ((needs & N_META) && !c->meta)
     return "the server offers no base:allocation context";
   if ((needs & N_EH) && !c->eh)
@@ -1485,8 +1531,21 @@ client_tls_check (struct ctx *c)
     return;
   }
   if (start_tls (c) == 0) {
-    c->can_tls = true;
-    return;
+    /* With TLS 1.3 a server checks the client's certificate after the
+     * client thinks the handshake is done: only a reply over TLS shows
+     * that the session is usable.
+     */
+    if (send_option (c, NBD_OPT_LIST, NULL, 0) >= 0) {
+      c->can_tls = true;
+      return;
+    }
+    if (s->err.kind == ERR_TLS_REJECTED) {
+      snprintf (c->tls_problem, sizeof c->tls_problem, "%s: %.1300s",
+                s->tls_client_cert ? "the server rejected the client "
+                "certificate" : "the server wants a client certificate and "
+                "none was given", s->err.msg);
+      return;
+    }
   }
   switch (s->err.kind) {
   case ERR_TLS_VERIFY:
@@ -1497,9 +1556,11 @@ client_tls_check (struct ctx *c)
     break;
   default:
     snprintf (c->tls_problem, sizeof c->tls_problem, "the TLS handshake "
-              "failed (wrong credentials on either side, e.g. a PSK key "
-              "or user the server does not know): %.1300s",
-              s->err.msg[0] ? s->err.msg : c->ev);
+              "failed: %s: %.1300s",
+              s->cfg.tls.psk_file || s->target.tls_psk_file
+              ? "the server rejected the PSK identity or key"
+              : "the server refused the client's credentials or could not "
+              "agree on TLS parameters", s->err.msg[0] ? s->err.msg : c->ev);
   }
 }
 
@@ -1530,9 +1591,34 @@ discover (struct ctx *c, bool named)
   size_t i;
 
   c->measuring = true;
-  if (fresh_connection (c, -1) == -1)
+  if (session_connect (s) == -1) {
+    add_evidence (c, "cannot connect: %s", s->err.msg);
     return -1;
+  }
+  if (s->oldstyle) {
+    /* No options at all: only the greeting can be audited. */
+    c->oldstyle = true;
+    c->size = s->cur.size;
+    session_close (s, NULL);
+    c->measuring = false;
+    return 0;
+  }
   c->server_no_zeroes = s->hs_flags & NBD_FLAG_NO_ZEROES;
+  c->fixed = s->hs_flags & NBD_FLAG_FIXED_NEWSTYLE;
+  if (!c->fixed) {
+    /* Non-fixed newstyle: only NBD_OPT_EXPORT_NAME is understood, and
+     * the server may drop a client that sends anything else.
+     */
+    c->mode = MODE_NONE;
+    c->tls_wanted = s->cfg.tls.required;
+    if (c->tls_wanted)
+      snprintf (c->tls_problem, sizeof c->tls_problem, "TLS was asked for, "
+                "but the server does not offer fixed newstyle, without "
+                "which there is no STARTTLS");
+    session_close (s, NULL);
+    c->measuring = false;
+    return 0;
+  }
   r = send_option (c, NBD_OPT_LIST, NULL, 0);
   if (r == NBD_REP_ERR_TLS_REQD)
     c->mode = MODE_FORCED;      /* unless STARTTLS is refused below */
@@ -1568,7 +1654,8 @@ discover (struct ctx *c, bool named)
     for (i = 0; i < s->learned.nexports; i++)
       if (strcmp (s->learned.exports[i], c->export) != 0 && !c->other_export)
         c->other_export = xstrdup (s->learned.exports[i]);
-    send_option (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
+    c->sr = send_option (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0)
+      == NBD_REP_ACK;
     r = send_meta (c, NBD_OPT_LIST_META_CONTEXT, c->export, 1,
                 "base:allocation");
     c->meta = r == NBD_REP_ACK && s->last_nreplies > 0;
@@ -1694,11 +1781,28 @@ print_header (FILE *fp, bool json, const struct ctx *c,
 {
   char *d = nbd_target_describe (&s->target);
 
+  if (!json && c->oldstyle) {
+    fprintf (fp, "check %s: oldstyle negotiation: no options and no TLS, "
+             "so only the greeting can be audited; export size %" PRIu64
+             "\n", d, c->size);
+    free (d);
+    return;
+  }
+  if (!json && !c->fixed) {
+    fprintf (fp, "check %s: not fixed newstyle: only NBD_OPT_EXPORT_NAME "
+             "is understood, so only the greeting, the client flags and "
+             "NBD_OPT_EXPORT_NAME can be audited\n", d);
+    free (d);
+    return;
+  }
   if (json) {
     fprintf (fp, "{\"event\":\"check\",\"target\":");
     json_string (fp, d);
-    fprintf (fp, ",\"tls_mode\":\"%s\",\"tls_usable\":%s,\"export\":",
-             mode_names[c->mode], c->can_tls ? "true" : "false");
+    fprintf (fp, ",\"tls_mode\":\"%s\",\"tls_usable\":%s,"
+             "\"negotiation\":\"%s\",\"export\":",
+             mode_names[c->mode], c->can_tls ? "true" : "false",
+             c->oldstyle ? "oldstyle" : c->fixed ? "fixed newstyle"
+             : "newstyle (not fixed)");
     json_string (fp, c->export);
     fprintf (fp, ",\"base_allocation\":%s,\"extended_headers\":%s}\n",
              c->meta ? "true" : "false", c->eh ? "true" : "false");

@@ -7,6 +7,8 @@
 # each followed by an evidence line indented by six spaces (left out
 # when the evidence is empty), then the summary line
 #   N probes: N pass, N flag, N warn, N skip, N error  ("1 probe: ...")
+# and, when TLS was asked for or offered but could not be used,
+#   TLS not tested: CAUSE
 
 # shellcheck disable=SC2154 # $tmp is set by functions.sh
 
@@ -60,7 +62,7 @@ audit_sane ()
     { set +x; } 2>/dev/null
     local file=$1 r=${1%.out}.rows line n=0 i=0 id v ev
     local -A count=([PASS]=0 [FLAG]=0 [WARN]=0 [SKIP]=0 [ERROR]=0)
-    head -n 1 "$file" | grep -q -E '^check .*: TLS mode (none \(NOTLS\)|selective \(SELECTIVETLS\)|forced \(FORCEDTLS\))' ||
+    head -n 1 "$file" | grep -q -E '^check .*: (TLS mode (none \(NOTLS\)|selective \(SELECTIVETLS\)|forced \(FORCEDTLS\))|oldstyle negotiation: |not fixed newstyle: )' ||
         { _show "$file"; fail "audit_sane: no discovery line in $file"; }
     grep -E '^(PASS|FLAG|WARN|SKIP|ERROR) ' "$file" |
         grep -v -E '^(PASS|FLAG|WARN|SKIP|ERROR) +[a-z0-9-]+ +[^ ].* \(spec: [^)]+\)$' >"$tmp/bad-rows" || :
@@ -85,10 +87,18 @@ audit_sane ()
     local word=probes
     [ "$n" = 1 ] && word=probe
     line="$n $word: ${count[PASS]} pass, ${count[FLAG]} flag, ${count[WARN]} warn, ${count[SKIP]} skip, ${count[ERROR]} error"
-    [ "$(tail -n 1 "$file")" = "$line" ] ||
+    # The summary, then "TLS not tested: CAUSE" when TLS was asked for
+    # or offered and could not be used.
+    local last not_tested=no
+    last=$(tail -n 1 "$file")
+    if [[ $last == "TLS not tested: "?* ]]; then
+        not_tested=yes
+        last=$(tail -n 2 "$file" | head -n 1)
+    fi
+    [ "$last" = "$line" ] ||
         { _show "$file"; fail "audit_sane: the summary of $file is not \"$line\""; }
     if [ "${count[FLAG]}" -gt 0 ]; then i=3
-    elif [ "${count[ERROR]}" -gt 0 ]; then i=1
+    elif [ "${count[ERROR]}" -gt 0 ] || [ $not_tested = yes ]; then i=1
     else i=0
     fi
     [ "$audit_status" = "$i" ] ||

@@ -53,7 +53,7 @@ cli ()
 # The probes the fault-free server passes in each mode (it offers TLS
 # in `on' and `require', base:allocation, extended headers, NO_ZEROES
 # and two exports); every other probe must be skipped.
-basics='meta-before-sr meta-replaced meta-failed-set meta-export-binding
+basics='greeting meta-before-sr meta-replaced meta-failed-set meta-export-binding
     meta-list-rules meta-status client-flags-unknown no-zeroes
     unknown-option option-data info-go-consistent repeated-sr disc abort'
 tlsall='starttls-twice starttls-payload starttls-plaintext
@@ -251,8 +251,9 @@ objs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 ev = [o["event"] for o in objs]
 assert ev == ["check", "probe", "probe", "probe", "check_summary"], ev
 c = objs[0]
-assert set(c) == {"event", "target", "tls_mode", "tls_usable", "export",
-                  "base_allocation", "extended_headers"}, c
+assert set(c) == {"event", "target", "tls_mode", "tls_usable", "negotiation",
+                  "export", "base_allocation", "extended_headers"}, c
+assert c["negotiation"] == "fixed newstyle", c
 assert c["tls_mode"] == "selective (SELECTIVETLS)", c
 assert c["tls_usable"] is True and c["export"] == "", c
 assert c["base_allocation"] is True and c["extended_headers"] is True, c

@@ -324,8 +324,10 @@ if [ "$have_ns" = yes ]; then
         # spec asks clients to tolerate (older servers did so).
         expect_row "$1" PASS abort '^ABORT: the server closed the connection$'
         local p
+        # nbd-server 3.24 offers neither structured replies nor
+        # base:allocation: a probe skips for the first it needs.
         for p in $meta meta-export-binding; do
-            expect_row "$1" SKIP "$p" 'offers no base:allocation context'
+            expect_row "$1" SKIP "$p" 'does not offer structured replies|offers no base:allocation context'
         done
         expect_set "$1" WARN "${@:4}"
     }

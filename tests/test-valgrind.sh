@@ -57,5 +57,5 @@ st=0
     [ nbdkit -s --tls=on --tls-psk="$tmp/keys.psk" memory 1M ] \
     > "$tmp/check.out" 2>&1 || st=$?
 [ "$st" = 0 ] || { _show "$tmp/check.out"; fail "check: exit $st"; }
-assert_grep -E '^42 probes: ' "$tmp/check.out"
+assert_grep -E '^[0-9]+ probes: ' "$tmp/check.out"
 assert_not_grep -E '==[0-9]+==' "$tmp/check.out"
