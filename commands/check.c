@@ -70,6 +70,7 @@ struct ctx {
   bool meta;
   bool eh;
   bool sr;                      /* STRUCTURED_REPLY was acknowledged */
+  uint16_t tflags;              /* the export's transmission flags */
   bool fixed;                   /* the server offers fixed newstyle */
   bool oldstyle;                /* oldstyle negotiation: no options */
   bool server_no_zeroes;
@@ -1320,6 +1321,285 @@ p_abort (struct ctx *c)
   return r == R_FAIL ? V_ERROR : V_FLAG;
 }
 
+
+/* ------------------------------------------- transmission error rules */
+
+/* A connection in transmission: TLS where it is forced or required,
+ * then (when WANT_SR and offered) structured replies, then GO.
+ */
+static int
+go_connection (struct ctx *c, bool want_sr)
+{
+  int64_t r;
+
+  if (probe_connection (c) == -1)
+    return -1;
+  if (want_sr && c->sr
+      && send_option (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0) != NBD_REP_ACK) {
+    add_evidence (c, "sr: %s", reply_name (c->s->last_reply));
+    return -1;
+  }
+  r = send_info (c, NBD_OPT_GO, c->export, 0xffff);
+  if (r != NBD_REP_ACK) {
+    add_evidence (c, "GO: %s", c->s->err.msg[0] ? c->s->err.msg
+                  : reply_name (r));
+    return -1;
+  }
+  return 0;
+}
+
+/* The verdict on a request that SHOULD fail with error WANT: PASS when
+ * it did, WARN when it failed otherwise or succeeded.
+ */
+static enum verdict
+judge_should_fail (struct ctx *c, const struct xresult *res, uint32_t want,
+                   const char *what)
+{
+  const char *got = nbd_name_of (nbd_error_names, res->errval);
+
+  if (!res->error)
+    return conclude (c, V_WARN, "%s succeeded (it SHOULD fail with %s)",
+                     what, nbd_name_of (nbd_error_names, want));
+  if (res->errval != want)
+    return conclude (c, V_WARN, "%s failed with %s (it SHOULD be %s)", what,
+                     got ? got : "an undefined error",
+                     nbd_name_of (nbd_error_names, want));
+  return conclude (c, V_PASS, "%s failed with %s", what, got);
+}
+
+static enum verdict
+p_read_past_end (struct ctx *c)
+{
+  struct xresult res;
+
+  if (go_connection (c, true) == -1)
+    return V_ERROR;
+  if (send_request (c, NBD_CMD_READ, 0, c->size, 512, &res) == -1)
+    return conclude (c, V_ERROR, "READ: %s", c->s->err.msg);
+  return judge_should_fail (c, &res, NBD_EINVAL, "a READ of 512 bytes at "
+                            "the end of the export");
+}
+
+static enum verdict
+p_unknown_command (struct ctx *c)
+{
+  struct xresult res;
+
+  if (go_connection (c, false) == -1)
+    return V_ERROR;
+  c->malformed = true;          /* a server may also hard-disconnect */
+  if (send_request (c, 0x1f, 0, 0, 0, &res) == -1) {
+    if (c->s->phase == PHASE_DISCONNECTED && c->s->err.kind == ERR_CLOSED)
+      return conclude (c, V_PASS, "command 31: the server closed the "
+                       "connection (tolerable)");
+    return conclude (c, V_ERROR, "command 31: %s", c->s->err.msg);
+  }
+  return judge_should_fail (c, &res, NBD_EINVAL, "command 31 (unknown)");
+}
+
+static enum verdict
+p_unknown_command_flag (struct ctx *c)
+{
+  struct xresult res;
+
+  if (go_connection (c, false) == -1)
+    return V_ERROR;
+  c->malformed = true;
+  if (send_request (c, NBD_CMD_READ, 0x8000, 0, small_length (c), &res)
+      == -1) {
+    if (c->s->phase == PHASE_DISCONNECTED && c->s->err.kind == ERR_CLOSED)
+      return conclude (c, V_PASS, "READ with flag 0x8000: the server closed "
+                       "the connection (tolerable)");
+    return conclude (c, V_ERROR, "READ with flag 0x8000: %s", c->s->err.msg);
+  }
+  return judge_should_fail (c, &res, NBD_EINVAL,
+                            "a READ with the unknown flag 0x8000");
+}
+
+static enum verdict
+p_zero_length_read (struct ctx *c)
+{
+  struct xresult res;
+
+  if (go_connection (c, false) == -1)
+    return V_ERROR;
+  if (send_request (c, NBD_CMD_READ, 0, 0, 0, &res) == -1)
+    return conclude (c, c->s->err.kind == ERR_CLOSED ? V_WARN : V_ERROR,
+                     "a READ of 0 bytes: %s (the server SHOULD NOT "
+                     "disconnect)", c->s->err.msg);
+  add_evidence (c, "a READ of 0 bytes: %s", res.error ? "an error" : "ok");
+  if (send_request (c, NBD_CMD_READ, 0, 0, small_length (c), &res) == -1)
+    return conclude (c, V_WARN, "the READ after it: %s", c->s->err.msg);
+  return conclude (c, V_PASS, "the READ after it works");
+}
+
+static enum verdict
+p_readonly_write (struct ctx *c)
+{
+  struct xreq r = { .type = NBD_CMD_WRITE, .offset = 0, .length = 512 };
+  static const uint8_t zero[512];
+  struct xresult res;
+
+  if (!(c->tflags & NBD_FLAG_READ_ONLY))
+    return conclude (c, V_SKIP, "the export is writable: the audit never "
+                     "writes to it");
+  if (go_connection (c, false) == -1)
+    return V_ERROR;
+  r.payload = zero;
+  r.payload_len = sizeof zero;
+  if (c->s->cur.eh)
+    r.flags |= NBD_CMD_FLAG_PAYLOAD_LEN;
+  snprintf (c->last_sent, sizeof c->last_sent, "NBD_CMD_WRITE");
+  if (session_request (c->s, &r, &res) == -1)
+    return conclude (c, V_ERROR, "WRITE: %s", c->s->err.msg);
+  if (!res.error)
+    return conclude (c, V_FLAG, "a WRITE to the read-only export "
+                     "succeeded");
+  return judge_should_fail (c, &res, NBD_EPERM, "a WRITE to the read-only "
+                            "export");
+}
+
+static enum verdict
+p_sr_read (struct ctx *c)
+{
+  struct xresult res;
+
+  if (go_connection (c, true) == -1)
+    return V_ERROR;
+  if (send_request (c, NBD_CMD_READ, 0, 0,
+                    c->size < 65536 ? c->size : 65536, &res) == -1)
+    return conclude (c, V_ERROR, "READ: %s", c->s->err.msg);
+  if (res.form != 1)
+    return conclude (c, V_FLAG, "a READ after sr got a %s reply",
+                     res.form == 0 ? "simple" : "strange");
+  add_evidence (c, "sr; go; read %" PRIu64 ": structured chunks, checked by "
+                "the engine", c->size < 65536 ? c->size : 65536);
+  if (c->tflags & NBD_FLAG_SEND_DF) {
+    if (send_request (c, NBD_CMD_READ, NBD_CMD_FLAG_DF, 0,
+                      c->size < 65536 ? c->size : 65536, &res) == -1)
+      return conclude (c, V_ERROR, "DF READ: %s", c->s->err.msg);
+    if (res.error && res.errval == NBD_EOVERFLOW)
+      return conclude (c, V_FLAG, "a DF READ of at most 64 KiB got "
+                       "NBD_EOVERFLOW (unfragmented reads up to 65536 "
+                       "bytes MUST be supported)");
+    add_evidence (c, "the same with DF: %s", res.error ? "an error"
+                  : "one chunk");
+  }
+  return V_PASS;
+}
+
+/* ------------------------------------------------- extended headers */
+
+static enum verdict
+p_eh_sr_after (struct ctx *c)
+{
+  int64_t r;
+
+  if (probe_connection (c) == -1)
+    return V_ERROR;
+  if (send_option (c, NBD_OPT_EXTENDED_HEADERS, NULL, 0) != NBD_REP_ACK)
+    return conclude (c, V_ERROR, "eh: %s", reply_name (c->s->last_reply));
+  r = send_option (c, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
+  add_evidence (c, "eh; sr → %s", reply_name (r));
+  if (r == NBD_REP_ERR_EXT_HEADER_REQD || r == NBD_REP_ACK)
+    return V_PASS;
+  return r < 0 ? V_ERROR : V_WARN;
+}
+
+static enum verdict
+p_eh_replies (struct ctx *c)
+{
+  struct xresult res;
+  uint64_t off = c->size >= 1024 ? 512 : 0;
+
+  if (probe_connection (c) == -1)
+    return V_ERROR;
+  if (send_option (c, NBD_OPT_EXTENDED_HEADERS, NULL, 0) != NBD_REP_ACK)
+    return conclude (c, V_ERROR, "eh: %s", reply_name (c->s->last_reply));
+  if (send_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
+    return conclude (c, V_ERROR, "GO: %s", c->s->err.msg[0] ? c->s->err.msg
+                     : reply_name (c->s->last_reply));
+  if (send_request (c, NBD_CMD_READ, 0, off, small_length (c), &res) == -1)
+    return conclude (c, V_ERROR, "READ: %s", c->s->err.msg);
+  if (res.form != 2)
+    return conclude (c, V_FLAG, "eh; go; read at %" PRIu64 ": a %s reply",
+                     off, res.form == 0 ? "simple" : "structured");
+  add_evidence (c, "eh; go; read at offset %" PRIu64 ": an extended reply",
+                off);
+  if (c->s->cur.tflags & NBD_FLAG_SEND_FLUSH) {
+    if (send_request (c, NBD_CMD_FLUSH, 0, 0, 0, &res) == -1)
+      return conclude (c, V_ERROR, "FLUSH: %s", c->s->err.msg);
+    if (res.form != 2)
+      return conclude (c, V_FLAG, "flush: a %s reply", res.form == 0
+                       ? "simple" : "structured");
+    add_evidence (c, "flush: an extended reply");
+  }
+  return V_PASS;
+}
+
+static enum verdict
+p_eh_block_status (struct ctx *c)
+{
+  struct xresult res;
+
+  if (probe_connection (c) == -1)
+    return V_ERROR;
+  if (send_option (c, NBD_OPT_EXTENDED_HEADERS, NULL, 0) != NBD_REP_ACK)
+    return conclude (c, V_ERROR, "eh: %s", reply_name (c->s->last_reply));
+  if (send_meta (c, NBD_OPT_SET_META_CONTEXT, c->export, 1,
+                 "base:allocation") != NBD_REP_ACK || c->s->cur.nctx == 0)
+    return conclude (c, V_ERROR, "smc base:allocation: %s",
+                     reply_name (c->s->last_reply));
+  if (send_info (c, NBD_OPT_GO, c->export, 0xffff) != NBD_REP_ACK)
+    return conclude (c, V_ERROR, "GO: %s", c->s->err.msg[0] ? c->s->err.msg
+                     : reply_name (c->s->last_reply));
+  if (send_request (c, NBD_CMD_BLOCK_STATUS, 0, 0, c->size ? c->size : 1,
+                    &res) == -1)
+    return conclude (c, V_ERROR, "block status: %s", c->s->err.msg);
+  if (res.form != 2)
+    return conclude (c, V_FLAG, "eh; block-status: a %s reply",
+                     res.form == 0 ? "simple" : "structured");
+  return conclude (c, res.nstatus == 1 ? V_PASS : V_FLAG, "eh; smc "
+                   "base:allocation; go; block-status: %zu status chunk(s), "
+                   "checked by the engine (BLOCK_STATUS_EXT, 32-bit status)",
+                   res.nstatus);
+}
+
+/* FORCEDTLS: an option with data refused with TLS_REQD has its data
+ * consumed, so that the STARTTLS after it parses (nbdkit before 1.30.10
+ * and 1.32.3 read the next option from the leftover bytes).
+ */
+static enum verdict
+p_forced_option_data (struct ctx *c)
+{
+  struct bytes b = { 0 };
+  size_t len;
+  int64_t r;
+
+  if (fresh_connection (c, -1) == -1)
+    return V_ERROR;
+  nbd_encode_info_payload (&b, "nbdcli-early-payload-probe-with-a-long-"
+                           "export-name-0123456789", NULL, 0);
+  len = b.len;
+  r = send_option (c, NBD_OPT_INFO, b.data, b.len);
+  bytes_free (&b);
+  add_evidence (c, "INFO with %zu bytes of data before TLS: %s", len,
+                reply_name (r));
+  if (r != NBD_REP_ERR_TLS_REQD)
+    return r == R_FAIL ? no_reply (c, V_FLAG, "NBD_OPT_INFO") : V_FLAG;
+  c->s->cfg.no_auto_tls = true;
+  r = send_option (c, NBD_OPT_STARTTLS, NULL, 0);
+  c->s->cfg.no_auto_tls = false;
+  add_evidence (c, "then STARTTLS: %s", reply_name (r));
+  if (r == NBD_REP_ACK) {
+    session_close (c->s, NULL);
+    return V_PASS;
+  }
+  if (r == R_FAIL)
+    return no_reply (c, V_FLAG, "NBD_OPT_STARTTLS");
+  return V_FLAG;
+}
+
 struct probe {
   const char *id;
   unsigned needs;
@@ -1459,9 +1739,43 @@ static const struct probe probes[] = {
   { "disc", N_XMIT | N_HAGGLE | N_OPTIONS,
     "NBD_CMD_DISC gets no reply; the server closes (after close_notify "
     "under TLS)", "NBD_CMD_DISC", p_disc },
+  { "read-past-end", N_XMIT | N_HAGGLE | N_OPTIONS,
+    "a READ past the end of the export fails, with NBD_EINVAL (SHOULD)",
+    "Error values", p_read_past_end },
+  { "unknown-command", N_XMIT | N_HAGGLE | N_OPTIONS,
+    "an unknown command fails with NBD_EINVAL (SHOULD), or the server "
+    "disconnects", "Error values", p_unknown_command },
+  { "unknown-command-flag", N_XMIT | N_HAGGLE | N_OPTIONS,
+    "a command with an unknown flag fails with NBD_EINVAL (SHOULD)",
+    "Error values", p_unknown_command_flag },
+  { "zero-length-read", N_XMIT | N_HAGGLE | N_OPTIONS,
+    "a READ of 0 bytes gets a reply and the server does not disconnect "
+    "(SHOULD NOT)", "NBD_CMD_READ", p_zero_length_read },
+  { "sr-read", N_SR | N_XMIT | N_HAGGLE | N_OPTIONS,
+    "after sr a READ gets structured chunks that cover it; a DF read of "
+    "up to 64 KiB is served", "Structured replies", p_sr_read },
+  { "eh-sr-after", N_EH | N_HAGGLE | N_OPTIONS,
+    "STRUCTURED_REPLY after EXTENDED_HEADERS gets ACK or "
+    "NBD_REP_ERR_EXT_HEADER_REQD", "Extended headers", p_eh_sr_after },
+  { "eh-replies", N_EH | N_XMIT | N_HAGGLE | N_OPTIONS,
+    "with extended headers every reply is extended and echoes the "
+    "request's offset", "Extended reply chunk", p_eh_replies },
+  { "eh-block-status", N_EH | N_META | N_XMIT | N_HAGGLE | N_OPTIONS,
+    "with extended headers block status comes as BLOCK_STATUS_EXT, one "
+    "chunk per context, 32-bit status for base:allocation",
+    "NBD_REPLY_TYPE_BLOCK_STATUS_EXT", p_eh_block_status },
+  { "forced-option-data", N_FORCED | N_OPTIONS,
+    "FORCEDTLS: the data of an option refused with TLS_REQD is consumed; "
+    "the STARTTLS after it is accepted", "FORCEDTLS mode",
+    p_forced_option_data },
   { "abort", N_HAGGLE | N_OPTIONS,
     "NBD_OPT_ABORT is acknowledged with NBD_REP_ACK, then the connection "
     "closes", "NBD_OPT_ABORT", p_abort },
+  /* Last: a server that mishandles the refused write's data can be
+   * left unable to serve the probes after it. */
+  { "readonly-write", N_XMIT | N_HAGGLE | N_OPTIONS,
+    "a WRITE to a read-only export fails (MUST), with NBD_EPERM (SHOULD)",
+    "NBD_FLAG_READ_ONLY", p_readonly_write },
   { NULL, 0, NULL, NULL, NULL }
 };
 
@@ -1660,8 +1974,10 @@ discover (struct ctx *c, bool named)
                 "base:allocation");
     c->meta = r == NBD_REP_ACK && s->last_nreplies > 0;
     r = send_info (c, NBD_OPT_INFO, c->export, 0xffff);
-    if (r == NBD_REP_ACK)
+    if (r == NBD_REP_ACK) {
       c->size = s->cur.size;
+      c->tflags = s->cur.tflags;
+    }
   }
   end_politely (c);
   if (fresh_connection (c, -1) == 0) {

@@ -5,7 +5,8 @@
 # --mask-handshake=0 (non-fixed newstyle) and =1, -r, the blocksize
 # filter, --oldstyle), each with TLS off, on and required where that
 # applies, is audited: no FLAG, no ERROR, no WARN (none of these
-# configurations breaks a SHOULD), exit status 0, and the header says
+# configurations breaks a SHOULD), exit status 0 (one nbdkit bug, named
+# where it is expected, aside), and the header says
 # what kind of negotiation could be audited.
 
 # shellcheck source=tests/functions.sh
@@ -24,9 +25,10 @@ make_pki "$pki"
 
 n=0
 # legal NAME TLS NBDKIT-ARGS...: audit nbdkit ARGS with --tls=TLS.
+# ($status: the exit status expected, 0 unless set.)
 legal ()
 {
-    local name=$1 tls=$2 sock
+    local name=$1 tls=$2 sock want=${status:-0}
     shift 2
     n=$((n + 1))
     sock=$tmp/$n.sock
@@ -37,9 +39,9 @@ legal ()
             --tls-certificates="$pki" "$@" memory 1M
     fi
     wait_for_socket "$sock"
-    audit "$name-$tls" 0 check "nbd+unix:///?socket=$sock&tls-certificates=$pki"
+    audit "$name-$tls" "$want" check "nbd+unix:///?socket=$sock&tls-certificates=$pki"
     kill_pid "$pid"
-    if grep -E '^(FLAG|ERROR|WARN) ' "$out"; then
+    if grep -E '^(FLAG|ERROR|WARN) ' "$out" | grep -v -E "^FLAG  (${allowed:-none}) "; then
         _show "$out"
         fail "$name with TLS $tls: a FLAG, ERROR or WARN for a legal configuration"
     fi
@@ -52,7 +54,18 @@ for tls in off on require; do
     legal non-fixed "$tls" --mask-handshake=0
     assert_grep -E '^check .*: not fixed newstyle: only NBD_OPT_EXPORT_NAME' "$out"
     legal fixed-no-zeroes "$tls" --mask-handshake=1
-    legal readonly "$tls" -r
+    if [ "$tls" = require ]; then
+        # nbdkit 1.32 bug, not a client mistake: over TLS it answers a
+        # WRITE to a read-only export with nothing at all (its log says
+        # "write request on readonly connection", then it waits for
+        # data it has already received).  Spec, NBD_FLAG_READ_ONLY: the
+        # server MUST error writes.  Without TLS it answers NBD_EPERM.
+        status=3 allowed=readonly-write legal readonly "$tls" -r
+        expect_row "$out" FLAG readonly-write 'no reply within [0-9]+ ms after NBD_CMD_WRITE'
+    else
+        legal readonly "$tls" -r
+        expect_row "$out" PASS readonly-write 'failed with NBD_EPERM'
+    fi
     legal blocksize "$tls" --filter=blocksize
 done
 # Oldstyle has no options, hence no TLS: only the greeting is audited.
