@@ -275,6 +275,18 @@ FLAG_DEF (F_BLOCK_STATUS_COMPACT_WITH_EH, "block-status-compact-with-eh", MUST,
   "with extended headers block status comes as NBD_REPLY_TYPE_BLOCK_STATUS_EXT",
   "NBD_REPLY_TYPE_BLOCK_STATUS_EXT",
   "`eh; smc base:allocation; go; block-status 0 65536'")
+FLAG_DEF (F_BLOCK_STATUS_EXT_HIGH_BITS, "block-status-ext-high-bits", MUST,
+  "in BLOCK_STATUS_EXT the upper 32 status bits are zero for a 32-bit "
+  "context (every base: context)",
+  "NBD_REPLY_TYPE_BLOCK_STATUS_EXT",
+  "`eh; smc base:allocation; go; block-status 0 65536'")
+FLAG_DEF (F_BLOCK_STATUS_UNASKED_CONTEXT, "block-status-unasked-context",
+  MUST,
+  "with a block-status payload (NBD_FLAG_BLOCK_STATUS_PAYLOAD), block "
+  "status only for the context ids the payload names",
+  "NBD_FLAG_BLOCK_STATUS_PAYLOAD",
+  "`eh; smc base:allocation qemu:allocation-depth; go; cmd BLOCK_STATUS "
+  "0 12 --flags 0x20 0000000000010000 00000001'")
 FLAG_DEF (F_BLOCK_STATUS_NO_EXTENTS, "block-status-no-extents", MUST,
   "a block status chunk holds at least one extent",
   "NBD_REPLY_TYPE_BLOCK_STATUS",

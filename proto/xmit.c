@@ -209,13 +209,46 @@ saw_context (struct session *s, struct rstate *st, uint32_t id)
   st->ctx_seen[st->nctx_seen++] = id;
 }
 
+/* A BLOCK_STATUS request with NBD_CMD_FLAG_PAYLOAD_LEN (extended
+ * headers) carries its effect length and the context ids it asks about
+ * in a payload of 8 + 4n bytes; otherwise the header's length is the
+ * effect length and every selected context is asked about.
+ */
+static bool
+status_filtered (const struct xreq *r)
+{
+  return r->type == NBD_CMD_BLOCK_STATUS
+    && (r->flags & NBD_CMD_FLAG_PAYLOAD_LEN) && r->payload
+    && r->payload_len >= 8 && (r->payload_len - 8) % 4 == 0;
+}
+
+static uint64_t
+status_length (const struct xreq *r)
+{
+  return status_filtered (r) ? get_u64 (r->payload) : r->length;
+}
+
+static bool
+status_asked (const struct xreq *r, uint32_t id)
+{
+  size_t i;
+
+  if (!status_filtered (r))
+    return true;
+  for (i = 8; i < r->payload_len; i += 4)
+    if (get_u32 (r->payload + i) == id)
+      return true;
+  return false;
+}
+
 static void
 check_block_status (struct session *s, struct rstate *st, const uint8_t *p,
                     uint32_t id, size_t n, bool ext)
 {
   const struct xreq *r = st->r;
   const struct meta_ctx *c = nego_find_ctx (&s->cur, id);
-  uint64_t sum = 0, len, fl;
+  uint64_t sum = 0, len, fl, want = status_length (r);
+  bool wide_flagged = false;
   size_t i;
 
   if (!c) {
@@ -246,17 +279,27 @@ check_block_status (struct session *s, struct rstate *st, const uint8_t *p,
                "extent %zu of context id %" PRIu32 " has length 0", i, id);
       break;
     }
-    if (i + 1 < n && sum + len >= r->length) {
+    /* Contexts of the base: namespace have 32-bit status: in a
+     * BLOCK_STATUS_EXT chunk their upper 32 bits are zero.
+     */
+    if (ext && (fl >> 32) && c && strncmp (c->name, "base:", 5) == 0
+        && !wide_flagged) {
+      ev_flag (s, F_BLOCK_STATUS_EXT_HIGH_BITS,
+               "extent %zu of context id %" PRIu32 " (%s) has status 0x%"
+               PRIx64, i, id, c->name, fl);
+      wide_flagged = true;
+    }
+    if (i + 1 < n && sum + len >= want) {
       ev_flag (s, F_BLOCK_STATUS_BEYOND_REQUEST,
                "extents 0-%zu of context id %" PRIu32 " already cover %"
                PRIu64 " bytes of a %" PRIu64 "-byte request", i, id,
-               sum + len, r->length);
+               sum + len, want);
       break;
     }
-    if ((r->flags & NBD_CMD_FLAG_REQ_ONE) && len > r->length) {
+    if ((r->flags & NBD_CMD_FLAG_REQ_ONE) && len > want) {
       ev_flag (s, F_BLOCK_STATUS_REQ_ONE,
                "the extent is %" PRIu64 " bytes for a %" PRIu64 "-byte "
-               "request", len, r->length);
+               "request", len, want);
       break;
     }
     sum += len;
@@ -367,6 +410,10 @@ judge_small_chunk (struct session *s, struct rstate *st,
                : F_CHUNK_LENGTH, "%s", bad);
       break;
     }
+    if (!status_asked (r, id))
+      ev_flag (s, F_BLOCK_STATUS_UNASKED_CONTEXT, "block status for context "
+               "id %" PRIu32 ", which the request's payload did not name",
+               id);
     if (st->res->nstatus < 8)
       st->res->status_ctx[st->res->nstatus] = id;
     st->res->nstatus++;
@@ -696,6 +743,9 @@ session_request (struct session *s, const struct xreq *r,
     for (i = 0; i < s->cur.nctx; i++) {
       size_t j;
       bool seen = false;
+
+      if (!status_asked (r, s->cur.ctx[i].id))
+        continue;
       for (j = 0; j < st.nctx_seen; j++)
         if (st.ctx_seen[j] == s->cur.ctx[i].id)
           seen = true;

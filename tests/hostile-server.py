@@ -847,6 +847,24 @@ def eh_block_status_compact(c):
 
 
 @scenario
+def eh_block_status_high_bits(c):
+    """EH; BLOCK_STATUS_EXT for base:allocation with status bit 32 set"""
+    rtype, flags, cookie, offset, length = xmit(c, eh=True)
+    c.ext_chunk(cookie, CHUNK_BLOCK_STATUS_EXT, offset,
+                struct.pack(">IIQQ", 1, 1, length, 1 << 32))
+    c.hang()
+
+
+@scenario
+def eh_block_status_unasked(c):
+    """EH; the block-status payload names context 2, the reply is for 1"""
+    rtype, flags, cookie, offset, length = xmit(c, eh=True)
+    c.ext_chunk(cookie, CHUNK_BLOCK_STATUS_EXT, offset,
+                struct.pack(">IIQQ", 1, 1, 65536, 0))
+    c.hang()
+
+
+@scenario
 def reply_to_disc(c):
     """a simple reply to NBD_CMD_DISC"""
     rtype, flags, cookie, offset, length = xmit(c)

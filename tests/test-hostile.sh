@@ -128,6 +128,8 @@ cases=(
     'eh-structured-reply|2|3|^FLAG structured-reply-with-eh|eh; go; read 0 512'
     'eh-simple-reply|2|3|^FLAG simple-reply-with-eh: a simple reply to NBD_CMD_FLUSH|eh; go; flush'
     'eh-block-status-compact|2|3|^FLAG block-status-compact-with-eh|eh; smc base:allocation; go; block-status 0 64k'
+    'eh-block-status-high-bits|2|3|^FLAG block-status-ext-high-bits: extent 0 of context id 1 \(base:allocation\) has status 0x100000000|eh; smc base:allocation; go; block-status 0 64k'
+    'eh-block-status-unasked|2|3|^FLAG block-status-unasked-context: block status for context id 1|eh; smc base:allocation; go; cmd BLOCK_STATUS 0 12 --flags 0x20 0000000000010000 00000002'
     'reply-to-disc|2|3|^FLAG reply-to-disc|'"$P"'; disc'
     'xmit-stall|1|1|reply: no reply within 1 s|'"$P"'; read 0 512'
     'xmit-drip|2|1|no reply within 2 s|'"$P"'; read 0 512'
