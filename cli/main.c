@@ -69,7 +69,10 @@ usage (FILE *fp, int status)
 "\n"
 "Without -c or -f, a terminal on stdin gets the interactive shell and\n"
 "anything else is read as a script.  Exit status: 0 nothing flagged,\n"
-"1 a command failed, 2 usage error, 3 the server was flagged.\n",
+"1 a command failed, 2 usage error, 3 the server was flagged.  For\n"
+"check: 0 every applicable probe passed (WARNs allowed), 3 a FLAG,\n"
+"1 the audit could not run, a probe could not, or TLS was asked for or\n"
+"offered and not tested, 2 usage, 130 interrupted.\n",
            out_where.progname);
   exit (status);
 }

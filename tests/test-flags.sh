@@ -80,6 +80,12 @@ fi
 while read -r id; do
     grep -qF -- "$id" nbdcli.1 || fail "$id is not in nbdcli.1"
 done <"$tmp/ids"
+# The same for the audit's probes.
+python3 scripts/gen-flag-man --probes "$NBDCLI" >"$tmp/man-probes"
+sed -n '/^\.\\" BEGIN PROBE CATALOGUE$/,/^\.\\" END PROBE CATALOGUE$/p' \
+    nbdcli.1 | sed '1d;$d' >"$tmp/man-probes-has"
+cmp -s "$tmp/man-probes" "$tmp/man-probes-has" ||
+    fail "nbdcli.1's probe catalogue is stale: run scripts/gen-flag-man --update"
 
 # 4. The engine raises catalogue ids only, each of them somewhere.
 grep -ohE "\bF_[A-Z0-9_]+\b" proto/session.c proto/xmit.c proto/tls.c \
