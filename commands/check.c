@@ -1489,6 +1489,49 @@ p_sr_read (struct ctx *c)
   return V_PASS;
 }
 
+/* LIST: every NBD_REP_SERVER well formed (the engine judges each). */
+static enum verdict
+p_list_exports (struct ctx *c)
+{
+  int64_t r;
+
+  if (probe_connection (c) == -1)
+    return V_ERROR;
+  r = send_option (c, NBD_OPT_LIST, NULL, 0);
+  if (r == R_FAIL)
+    return no_reply (c, V_FLAG, "NBD_OPT_LIST");
+  return conclude (c, r == NBD_REP_ACK || (r >= 0 && (r & NBD_REP_ERR_BIT))
+                   ? V_PASS : V_FLAG, "LIST: %s after %u NBD_REP_SERVER, "
+                   "checked by the engine", reply_name (r),
+                   c->s->last_nreplies);
+}
+
+/* INFO asking for every info type: each NBD_REP_INFO well formed, the
+ * block sizes consistent (the engine judges each).
+ */
+static enum verdict
+p_info_requests (struct ctx *c)
+{
+  static const uint16_t reqs[] = { NBD_INFO_NAME, NBD_INFO_DESCRIPTION,
+                                   NBD_INFO_BLOCK_SIZE };
+  struct bytes b = { 0 };
+  int64_t r;
+
+  if (probe_connection (c) == -1)
+    return V_ERROR;
+  nbd_encode_info_payload (&b, c->export, reqs, 3);
+  r = send_option (c, NBD_OPT_INFO, b.data, b.len);
+  bytes_free (&b);
+  if (r == R_FAIL)
+    return no_reply (c, V_FLAG, "NBD_OPT_INFO");
+  if (r != NBD_REP_ACK)
+    return conclude (c, V_ERROR, "INFO with name, description and block "
+                     "size requests: %s", reply_name (r));
+  return conclude (c, V_PASS, "INFO with name, description and block size "
+                   "requests: %u NBD_REP_INFO, checked by the engine",
+                   c->s->last_nreplies);
+}
+
 /* ------------------------------------------------- extended headers */
 
 static enum verdict
@@ -1740,6 +1783,14 @@ static const struct probe probes[] = {
   { "disc", N_XMIT | N_HAGGLE | N_OPTIONS,
     "NBD_CMD_DISC gets no reply; the server closes (after close_notify "
     "under TLS)", "NBD_CMD_DISC", p_disc },
+  { "list-exports", N_HAGGLE | N_OPTIONS,
+    "LIST answers NBD_REP_SERVER replies (well-formed names of at most "
+    "4096 bytes, UTF-8, no NUL), then a final reply", "NBD_OPT_LIST",
+    p_list_exports },
+  { "info-requests", N_HAGGLE | N_OPTIONS,
+    "INFO asking for the name, description and block size gets well-formed "
+    "NBD_REP_INFO replies with consistent block sizes",
+    "NBD_OPT_INFO and NBD_OPT_GO", p_info_requests },
   { "read-past-end", N_XMIT | N_HAGGLE | N_OPTIONS,
     "a READ past the end of the export fails, with NBD_EINVAL (SHOULD)",
     "Error values", p_read_past_end },
@@ -2196,9 +2247,18 @@ run_probe (struct ctx *c, const struct probe *p)
     c->last_sent[0] = '\0';
     c->malformed = false;
     v = p->run (c);
-    if (c->rec.nflags && v != V_FLAG)
-      v = conclude (c, V_FLAG, "the engine raised %s: %s",
-                    c->rec.flags[0]->id, c->rec.evidence);
+    if (c->rec.nflags && v != V_FLAG) {
+      /* A MUST broken is a FLAG; SHOULDs only are a WARN. */
+      enum verdict ev = V_WARN;
+      size_t k;
+
+      for (k = 0; k < c->rec.nflags; k++)
+        if (c->rec.flags[k]->level == MUST)
+          ev = V_FLAG;
+      if (ev == V_FLAG || v == V_PASS)
+        v = conclude (c, ev, "the engine raised %s: %s",
+                      c->rec.flags[0]->id, c->rec.evidence);
+    }
     /* A well-formed option or request MUST get a reply: when the probe
      * could not judge because none came in time, that is the finding.
      */

@@ -287,6 +287,17 @@ FLAG_DEF (F_BLOCK_STATUS_UNASKED_CONTEXT, "block-status-unasked-context",
   "NBD_FLAG_BLOCK_STATUS_PAYLOAD",
   "`eh; smc base:allocation qemu:allocation-depth; go; cmd BLOCK_STATUS "
   "0 12 --flags 0x20 0000000000010000 00000001'")
+FLAG_DEF (F_BLOCK_STATUS_TOO_MANY_EXTENTS, "block-status-too-many-extents",
+  SHOULD,
+  "a block status chunk SHOULD NOT hold more than 2^20 extents",
+  "NBD_REPLY_TYPE_BLOCK_STATUS",
+  "`sr; smc base:allocation; go; block-status 0 SIZE' on a very "
+  "fragmented export")
+FLAG_DEF (F_BLOCK_STATUS_UNALIGNED, "block-status-unaligned", SHOULD,
+  "extent lengths SHOULD be multiples of the advertised minimum block "
+  "size (the last one may end at an unaligned end of the export)",
+  "NBD_REPLY_TYPE_BLOCK_STATUS",
+  "`info --block-size; sr; smc base:allocation; go; block-status 0 SIZE'")
 FLAG_DEF (F_BLOCK_STATUS_NO_EXTENTS, "block-status-no-extents", MUST,
   "a block status chunk holds at least one extent",
   "NBD_REPLY_TYPE_BLOCK_STATUS",

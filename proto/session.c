@@ -155,6 +155,26 @@ session_learn_context (struct session *s, const char *name)
   learn (&s->learned.contexts, &s->learned.ncontexts, name);
 }
 
+/* A connection lost during option haggling: say which limits of real
+ * servers may explain it.
+ */
+static void
+note_limits (struct session *s)
+{
+  if (s->phase != PHASE_OPTIONS)
+    return;
+  if (s->noptions_conn >= 30)
+    ev_note (s, "%u options were sent on this connection: servers may "
+             "limit options per connection (nbdkit allows about 32)",
+             s->noptions_conn);
+  if (s->connected_ms
+      && transport_now_ms () - s->connected_ms >= 9500)
+    ev_note (s, "the connection was %" PRId64 " s in option haggling: "
+             "qemu 9.1 and later drop a client that has not reached "
+             "NBD_OPT_GO within 10 s (qemu-nbd --handshake-limit)",
+             (transport_now_ms () - s->connected_ms) / 1000);
+}
+
 /* Reports a failed read or write and, when the stream can no longer
  * be trusted, drops the connection.
  */
@@ -184,6 +204,7 @@ io_failed (struct session *s, enum io_status st, const char *what)
     return 0;
   case IO_EOF:
     ev_error (s, ERR_CLOSED, "%s: the server closed the connection", what);
+    note_limits (s);
     session_close (s, "closed by the server");
     break;
   case IO_SHORT:
@@ -283,6 +304,8 @@ reset_connection_state (struct session *s)
   s->reply_abandoned = false;
   s->next_cookie = 1;
   s->nflags_conn = 0;
+  s->noptions_conn = 0;
+  s->connected_ms = 0;
 }
 
 /* Checks transmission flags wherever the server sends them. */
@@ -422,6 +445,7 @@ read_greeting (struct session *s)
   if (st != IO_OK)
     return io_failed (s, st, "greeting");
   s->hs_flags = get_u16 (g + 16);
+  s->connected_ms = transport_now_ms ();
   s->phase = PHASE_OPTIONS;
   ev_greeting (s);
   ev_wire (s, false, WIRE_GREETING, g, 18, 18);
@@ -1151,6 +1175,7 @@ send_option (struct session *s, const struct exchange *x,
   s->last_option = x->opt;
   s->have_last_reply = false;
   s->last_nreplies = 0;
+  s->noptions_conn++;
   return 0;
 }
 

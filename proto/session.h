@@ -130,6 +130,10 @@ struct session {
   uint64_t info_size;
   uint16_t info_tflags;
 
+  /* Limits servers put on clients (notes when a connection is lost). */
+  unsigned noptions_conn;       /* options sent on this connection */
+  int64_t connected_ms;         /* when the greeting was read */
+
   /* Transmission. */
   uint64_t next_cookie;
 

@@ -248,7 +248,7 @@ check_block_status (struct session *s, struct rstate *st, const uint8_t *p,
   const struct xreq *r = st->r;
   const struct meta_ctx *c = nego_find_ctx (&s->cur, id);
   uint64_t sum = 0, len, fl, want = status_length (r);
-  bool wide_flagged = false;
+  bool wide_flagged = false, unaligned_flagged = false;
   size_t i;
 
   if (!c) {
@@ -272,6 +272,9 @@ check_block_status (struct session *s, struct rstate *st, const uint8_t *p,
   if ((r->flags & NBD_CMD_FLAG_REQ_ONE) && n != 1)
     ev_flag (s, F_BLOCK_STATUS_REQ_ONE,
              "%zu extents for context id %" PRIu32 " with REQ_ONE", n, id);
+  if (n > (size_t) 1 << 20)
+    ev_flag (s, F_BLOCK_STATUS_TOO_MANY_EXTENTS,
+             "%zu extents for context id %" PRIu32 " in one chunk", n, id);
   for (i = 0; i < n; i++) {
     nbd_block_status_extent (p, ext, i, &len, &fl);
     if (len == 0) {
@@ -288,6 +291,18 @@ check_block_status (struct session *s, struct rstate *st, const uint8_t *p,
                "extent %zu of context id %" PRIu32 " (%s) has status 0x%"
                PRIx64, i, id, c->name, fl);
       wide_flagged = true;
+    }
+    /* Alignment (a SHOULD since 2025): every extent but one that ends
+     * at the end of the export.
+     */
+    if (s->cur.have_bs && s->cur.min_block > 1 && len % s->cur.min_block
+        && !unaligned_flagged
+        && r->offset + sum + len != s->cur.size) {
+      ev_flag (s, F_BLOCK_STATUS_UNALIGNED,
+               "extent %zu of context id %" PRIu32 " is %" PRIu64 " bytes, "
+               "not a multiple of the minimum block size %" PRIu32, i, id,
+               len, s->cur.min_block);
+      unaligned_flagged = true;
     }
     if (i + 1 < n && sum + len >= want) {
       ev_flag (s, F_BLOCK_STATUS_BEYOND_REQUEST,

@@ -175,10 +175,11 @@ class Conn:
     # ------------------------------------------------------------ a good
     # option phase, for scenarios about transmission
 
-    def negotiate(self, eh=False, tflags=TFLAGS):
+    def negotiate(self, eh=False, tflags=TFLAGS, min_block=None):
         """Answers options like a correct server until GO succeeds:
         SR and SET_META (base:allocation, id 1) are acked, and EH too
-        with EH; GO's NBD_INFO_EXPORT carries TFLAGS."""
+        with EH; GO's NBD_INFO_EXPORT carries TFLAGS, and with MIN_BLOCK
+        an NBD_INFO_BLOCK_SIZE (MIN_BLOCK, 4096, 32 MiB) follows."""
         self.handshake()
         while True:
             opt, data = self.read_option()
@@ -186,6 +187,10 @@ class Conn:
                 self.reply(opt, REP_INFO,
                            struct.pack(">HQH", INFO_EXPORT, EXPORT_SIZE,
                                        tflags))
+                if min_block:
+                    self.reply(opt, REP_INFO,
+                               struct.pack(">HIII", INFO_BLOCK_SIZE,
+                                           min_block, 4096, 1 << 25))
                 self.reply(opt, REP_ACK)
                 return
             if opt == OPT_SR or (opt == OPT_EH and eh):
@@ -861,6 +866,25 @@ def eh_block_status_unasked(c):
     rtype, flags, cookie, offset, length = xmit(c, eh=True)
     c.ext_chunk(cookie, CHUNK_BLOCK_STATUS_EXT, offset,
                 struct.pack(">IIQQ", 1, 1, 65536, 0))
+    c.hang()
+
+
+@scenario
+def block_status_unaligned(c):
+    """minimum block 512; a 1000-byte extent, then the rest"""
+    rtype, flags, cookie, offset, length = xmit(c, min_block=512)
+    c.chunk(cookie, CHUNK_BLOCK_STATUS,
+            struct.pack(">IIIII", 1, 1000, 0, length - 1000, 3))
+    c.hang()
+
+
+@scenario
+def block_status_too_many(c):
+    """one block status chunk of 2^20 + 1 one-byte extents (8 MiB)"""
+    rtype, flags, cookie, offset, length = xmit(c)
+    n = (1 << 20) + 1
+    c.chunk(cookie, CHUNK_BLOCK_STATUS,
+            struct.pack(">I", 1) + struct.pack(">II", 1, 0) * n)
     c.hang()
 
 

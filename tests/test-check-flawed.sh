@@ -55,12 +55,15 @@ cli ()
 # and two exports); every other probe must be skipped.
 basics='greeting meta-before-sr meta-replaced meta-failed-set meta-export-binding
     meta-list-rules meta-status client-flags-unknown no-zeroes
-    unknown-option option-data info-go-consistent repeated-sr disc abort'
+    unknown-option option-data info-go-consistent repeated-sr disc abort
+    list-exports info-requests read-past-end unknown-command
+    unknown-command-flag zero-length-read sr-read eh-sr-after eh-replies
+    eh-block-status'
 tlsall='starttls-twice starttls-payload starttls-plaintext
     no-tls-reqd-after-tls tls-needs-fixed tls-meta-after'
 forced='forced-list forced-info forced-go forced-sr forced-lmc forced-smc
     forced-eh forced-unknown forced-export-name forced-abort
-    forced-consistent'
+    forced-consistent forced-option-data'
 reset='tls-reset-sr-df tls-reset-sr-read tls-sr-again tls-reset-meta
     tls-reset-mixed tls-reset-eh tls-reset-export'
 declare -A pass=(
@@ -145,7 +148,7 @@ cases=(
     'tls-reqd-after-tls|on|=|no-tls-reqd-after-tls|no-tls-reqd-after-tls:LIST → NBD_REP_ERR_TLS_REQD$'
     'tls-reqd-after-tls|require|+|no-tls-reqd-after-tls|no-tls-reqd-after-tls:LIST → NBD_REP_ERR_TLS_REQD$'
     'sr-without-negotiation|on|+|tls-reset-sr-read|tls-reset-sr-read:sr; starttls; go; read: a structured reply'
-    'df-without-sr|off|=|notls-options no-zeroes info-go-consistent disc|info-go-consistent:the engine raised df-without-sr: NBD_INFO_EXPORT sets NBD_FLAG_SEND_DF@@no-zeroes:the engine raised df-without-sr: NBD_OPT_EXPORT_NAME reply sets NBD_FLAG_SEND_DF'
+    'df-without-sr|off|=|notls-options no-zeroes info-go-consistent disc info-requests unknown-command unknown-command-flag zero-length-read|info-go-consistent:the engine raised df-without-sr: NBD_INFO_EXPORT sets NBD_FLAG_SEND_DF@@no-zeroes:the engine raised df-without-sr: NBD_OPT_EXPORT_NAME reply sets NBD_FLAG_SEND_DF'
     'df-without-sr|on|+|tls-reset-sr-df|tls-reset-sr-df:set SEND_DF'
     'two-finals|off|+|meta-status meta-replaced|meta-status:the engine raised two-finals'
     'wrong-echo|off|+|notls-options info-go-consistent|info-go-consistent:the engine raised reply-echo'

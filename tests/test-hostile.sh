@@ -130,6 +130,8 @@ cases=(
     'eh-block-status-compact|2|3|^FLAG block-status-compact-with-eh|eh; smc base:allocation; go; block-status 0 64k'
     'eh-block-status-high-bits|2|3|^FLAG block-status-ext-high-bits: extent 0 of context id 1 \(base:allocation\) has status 0x100000000|eh; smc base:allocation; go; block-status 0 64k'
     'eh-block-status-unasked|2|3|^FLAG block-status-unasked-context: block status for context id 1|eh; smc base:allocation; go; cmd BLOCK_STATUS 0 12 --flags 0x20 0000000000010000 00000002'
+    'block-status-unaligned|2|3|^FLAG block-status-unaligned: extent 0 of context id 1 is 1000 bytes, not a multiple of the minimum block size 512|'"$P"'; block-status 0 64k'
+    'block-status-too-many|5|3|^FLAG block-status-too-many-extents: 1048577 extents for context id 1 in one chunk|'"$P"'; cmd BLOCK_STATUS 0 0xffffffff'
     'reply-to-disc|2|3|^FLAG reply-to-disc|'"$P"'; disc'
     'xmit-stall|1|1|reply: no reply within 1 s|'"$P"'; read 0 512'
     'xmit-drip|2|1|no reply within 2 s|'"$P"'; read 0 512'

@@ -285,3 +285,10 @@ assert_not_grep 'block sizes:' "$tmp/out"
 # Both servers survived everything above.
 kill -0 "$plain_pid" || fail "nbdkit (plain) died"
 kill -0 "$named_pid" || fail "nbdkit (named) died"
+
+# Option budgets: nbdkit cuts a client off after about 32 options; the
+# lost connection comes with a note saying why it may have happened.
+script='set errexit off;'
+for i in $(seq 40); do script="$script opt 99;"; done
+expect_status 1 "$NBDCLI" -t 5 [ nbdkit -s memory 1M ] -c "$script"
+assert_grep -E '^   [0-9]+ options were sent on this connection: servers may limit options per connection \(nbdkit allows about 32\)$' "$tmp/out"
