@@ -37,6 +37,11 @@ struct transport {
   int timeout_ms;
   int64_t deadline_ms;          /* absolute limit for a whole exchange, or 0 */
   size_t got;                   /* bytes read by the last call */
+  /* Sees every byte as it crosses the socket (TLS records once TLS is
+   * up), for captures; set by the session that owns the transport.
+   */
+  void (*tap) (void *ctx, bool sent, bool tls, const void *p, size_t n);
+  void *tap_ctx;
   char err[256];                /* why the last call failed */
 };
 
@@ -60,6 +65,10 @@ extern int transport_spawn (struct transport *t, char *const *argv);
  * running.  Async-signal-safe: for signal handlers and atexit.
  */
 extern void transport_kill_children (void);
+/* Makes the GnuTLS session G (gnutls_session_t) do its socket I/O
+ * through T, so the tap sees the TLS records.
+ */
+extern void transport_tls_bind (struct transport *t, void *g);
 extern enum io_status transport_read (struct transport *t, void *buf,
                                       size_t n);
 extern enum io_status transport_write (struct transport *t, const void *buf,
