@@ -60,6 +60,10 @@ usage (FILE *fp, int status)
 "  -q, --quiet                print only what `get' prints (and errors)\n"
 "      --export NAME          the default export (as `set export NAME')\n"
 "      --trace[=hex]          print every message field by field\n"
+"      --pcap FILE            write a pcapng capture of the bytes on the socket\n"
+"                             (TLS records, with the TLS secrets to decrypt them)\n"
+"      --pcap-plain FILE      write a pcapng capture of the NBD stream (decrypted)\n"
+"      --keylog FILE          append the TLS secrets to FILE (NSS key log format)\n"
 "      --list-flags           list the catalogue of flags (with --json: JSON)\n"
 "      --list                 with check: print the catalogue of probes\n"
 "      --list-commands        print every interactive command and exit\n"
@@ -78,7 +82,7 @@ enum {
   OPT_CLIENT_FLAGS = CHAR_MAX + 1,
   OPT_TLS_CERTS, OPT_TLS_PSK, OPT_TLS_USER, OPT_TLS_HOST, OPT_TLS_VERIFY,
   OPT_DUMP_CONFIG, OPT_LIST_COMMANDS, OPT_JSON, OPT_TRACE, OPT_EXPORT, OPT_LIST,
-  OPT_LIST_FLAGS,
+  OPT_LIST_FLAGS, OPT_PCAP, OPT_PCAP_PLAIN, OPT_KEYLOG,
 };
 
 /* commands/session.c: where `get' prints (see --quiet). */
@@ -103,6 +107,9 @@ static const struct option long_opts[] = {
   { "trace", optional_argument, NULL, OPT_TRACE },
   { "list-commands", no_argument, NULL, OPT_LIST_COMMANDS },
   { "list-flags", no_argument, NULL, OPT_LIST_FLAGS },
+  { "pcap", required_argument, NULL, OPT_PCAP },
+  { "pcap-plain", required_argument, NULL, OPT_PCAP_PLAIN },
+  { "keylog", required_argument, NULL, OPT_KEYLOG },
   { "version", no_argument, NULL, 'V' },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 }
@@ -174,6 +181,15 @@ exit_usage (const char *fmt, ...)
   exit (CMD_USAGE);
 }
 
+/* The captures and the key log are complete files whatever the exit. */
+static void
+close_evidence (void)
+{
+  pcap_close (&shell.disp.pcap);
+  pcap_close (&shell.disp.pcap_plain);
+  keylog_close (&shell.disp.keylog);
+}
+
 static void
 list_commands (void)
 {
@@ -196,6 +212,7 @@ main (int argc, char *argv[])
   const char *target = NULL;
   bool connect_failed = false, check_list = false, check_mode = false;
   bool quiet = false, list_flags = false;
+  const char *pcap_path = NULL, *pcap_plain_path = NULL, *keylog_path = NULL;
   int first_id = 0;
   bool b;
 
@@ -319,6 +336,15 @@ main (int argc, char *argv[])
     case OPT_LIST_FLAGS:
       list_flags = true;
       break;
+    case OPT_PCAP:
+      pcap_path = optarg;
+      break;
+    case OPT_PCAP_PLAIN:
+      pcap_plain_path = optarg;
+      break;
+    case OPT_KEYLOG:
+      keylog_path = optarg;
+      break;
     case 'V':
       printf ("nbdcli %s\n", PACKAGE_VERSION);
       exit (0);
@@ -359,6 +385,23 @@ main (int argc, char *argv[])
   /* Colour only for a person: a terminal, no NO_COLOR, no JSON. */
   shell.disp.color = isatty (1) && !getenv ("NO_COLOR") && !shell.disp.json
     && getenv ("TERM") && strcmp (getenv ("TERM"), "dumb") != 0;
+  /* The evidence files, opened before anything happens. */
+  {
+    char err[512];
+
+    if ((pcap_path && pcap_open (&shell.disp.pcap, pcap_path, false, err,
+                                 sizeof err) == -1)
+        || (pcap_plain_path && pcap_open (&shell.disp.pcap_plain,
+                                          pcap_plain_path, true, err,
+                                          sizeof err) == -1)
+        || (keylog_path && keylog_open (&shell.disp.keylog, keylog_path, err,
+                                        sizeof err) == -1)) {
+      out_where.cmd = NULL;
+      cmd_error ("%s", err);
+      exit (CMD_FAILED);
+    }
+    atexit (close_evidence);
+  }
   /* The one place where the session's sink is chosen. */
   display_attach (&shell.disp, &s);
 

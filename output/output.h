@@ -14,6 +14,7 @@
 
 #include "flags.h"
 #include "sink.h"
+#include "wire.h"
 
 struct session;
 struct nego;
@@ -59,6 +60,51 @@ struct tee_sink {               /* every event to A, then to B */
 extern struct nbd_sink tee_sink (struct tee_sink *t, struct nbd_sink a,
                                  struct nbd_sink b);
 
+/* Every event to each of up to FANOUT_MAX sinks, in order. */
+#define FANOUT_MAX 6
+struct fanout_sink {
+  struct nbd_sink v[FANOUT_MAX];
+  size_t n;
+};
+extern struct nbd_sink fanout_sink (struct fanout_sink *f);
+extern void fanout_add (struct fanout_sink *f, struct nbd_sink s);
+
+/* Captures (output/pcap.c): pcapng files for Wireshark.  PLAIN: the
+ * NBD stream as nbdcli read and wrote it (decrypted); else the bytes as
+ * they crossed the socket, with the TLS secrets in a Decryption
+ * Secrets Block.
+ */
+struct pcap_sink {
+  FILE *fp;                     /* NULL: off */
+  char *path;
+  bool plain;
+  bool failed;                  /* a write failed */
+  bool warned;                  /* said that the file holds keys */
+  bool open;                    /* a synthetic TCP connection is open */
+  unsigned nconn;
+  uint16_t cport, ip_id;
+  uint32_t next[2];             /* next sequence number: client, server */
+  bool keys_out;                /* this connection's secrets are written */
+  bool holding;                 /* packets wait for the secrets */
+  struct bytes held;            /* the blocks held back */
+  struct bytes keys;            /* NSS key log lines not yet written */
+};
+extern int pcap_open (struct pcap_sink *p, const char *path, bool plain,
+                      char *err, size_t errlen);
+extern void pcap_close (struct pcap_sink *p);
+extern struct nbd_sink pcap_sink (struct pcap_sink *p);
+
+/* The TLS key log (--keylog): NSS key log lines appended to a file
+ * created with mode 0600, with a warning on stderr.
+ */
+struct keylog_sink {
+  FILE *fp;                     /* NULL: off */
+};
+extern int keylog_open (struct keylog_sink *k, const char *path, char *err,
+                        size_t errlen);
+extern void keylog_close (struct keylog_sink *k);
+extern struct nbd_sink keylog_sink (struct keylog_sink *k);
+
 /* The audit recorder: keeps the flags raised (and the first one's
  * evidence), shows nothing.
  */
@@ -83,6 +129,12 @@ struct display {
   struct json_sink js;
   struct trace_sink tr;
   struct tee_sink tee;
+  /* The evidence, each off while its stream is NULL: they get every
+   * event besides the display.
+   */
+  struct pcap_sink pcap, pcap_plain;
+  struct keylog_sink keylog;
+  struct fanout_sink fan;
 };
 extern void display_attach (struct display *d, struct session *s);
 
