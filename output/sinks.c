@@ -104,14 +104,16 @@ display_attach (struct display *d, struct session *s)
 
   struct nbd_sink show;
 
-  if (d->json)
+  if (d->replay)
+    show = replay_sink (d->replay);
+  else if (d->json)
     show = json_sink (&d->js, fp);
   else if (d->trace)
     show = tee_sink (&d->tee, text_sink (&d->text, fp, errfp, d->color),
                      trace_sink (&d->tr, fp, d->trace == 2));
   else
     show = text_sink (&d->text, fp, errfp, d->color);
-  if (!d->pcap.fp && !d->pcap_plain.fp && !d->keylog.fp) {
+  if (!d->rec.fp && !d->pcap.fp && !d->pcap_plain.fp && !d->keylog.fp) {
     s->sink = show;
     return;
   }
@@ -120,6 +122,8 @@ display_attach (struct display *d, struct session *s)
    */
   d->fan.n = 0;
   fanout_add (&d->fan, show);
+  if (d->rec.fp)
+    fanout_add (&d->fan, record_sink (&d->rec));
   if (d->pcap.fp)
     fanout_add (&d->fan, pcap_sink (&d->pcap));
   if (d->pcap_plain.fp)
