@@ -89,6 +89,9 @@ struct pcap_sink {
   bool holding;                 /* packets wait for the secrets */
   struct bytes held;            /* the blocks held back */
   struct bytes keys;            /* NSS key log lines not yet written */
+  struct bytes seg;             /* bytes one way, not yet a packet */
+  bool seg_sent, seg_tls;
+  struct timespec seg_time;
 };
 extern int pcap_open (struct pcap_sink *p, const char *path, bool plain,
                       char *err, size_t errlen);

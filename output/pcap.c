@@ -319,6 +319,32 @@ flush_held (struct pcap_sink *p)
   fflush (p->fp);
 }
 
+/* The bytes read or written one way since the direction last changed
+ * go out as one segment (up to SEGMENT_MAX bytes each), as the peer
+ * most likely sent them: GnuTLS reads a record's header and body
+ * apart, nbdcli a message's header and payload.
+ */
+static void
+seg_flush (struct pcap_sink *p)
+{
+  size_t off, k;
+
+  if (!p->seg.len)
+    return;
+  /* TLS records wait for the secrets that decrypt them. */
+  if (!p->plain && p->seg_tls && !p->keys_out)
+    p->holding = true;
+  for (off = 0; off < p->seg.len; off += k) {
+    k = p->seg.len - off;
+    if (k > SEGMENT_MAX)
+      k = SEGMENT_MAX;
+    packet (p, &p->seg_time, p->seg_sent, TH_PSH | TH_ACK,
+            p->seg.data + off, k);
+  }
+  bytes_reset (&p->seg);
+  p->seg_tls = false;
+}
+
 static void
 pcap_event (void *ctx, const struct session *s, const struct nbd_event *ev)
 {
@@ -330,30 +356,28 @@ pcap_event (void *ctx, const struct session *s, const struct nbd_event *ev)
   clock_gettime (CLOCK_REALTIME, &now);
   switch (ev->type) {
   case EV_CONNECTED:
+    seg_flush (p);
     flush_held (p);
     if (p->open)
       tcp_close (p, &now);
     tcp_open (p, &now);
     break;
-  case EV_BYTES: {
-    size_t off, k;
-
+  case EV_BYTES:
     if (ev->u.bytes.layer != (p->plain ? BYTES_STREAM : BYTES_SOCKET))
       break;
     if (!p->open)
       tcp_open (p, &now);
-    /* TLS records wait for the secrets that decrypt them. */
-    if (!p->plain && ev->u.bytes.tls && !p->keys_out)
-      p->holding = true;
-    for (off = 0; off < ev->u.bytes.len; off += k) {
-      k = ev->u.bytes.len - off;
-      if (k > SEGMENT_MAX)
-        k = SEGMENT_MAX;
-      packet (p, &now, ev->u.bytes.sent, TH_PSH | TH_ACK,
-              ev->u.bytes.p + off, k);
+    if (p->seg.len && p->seg_sent != ev->u.bytes.sent)
+      seg_flush (p);
+    if (!p->seg.len) {
+      p->seg_time = now;        /* when its first byte went or came */
+      p->seg_sent = ev->u.bytes.sent;
     }
+    bytes_put (&p->seg, ev->u.bytes.p, ev->u.bytes.len);
+    p->seg_tls |= ev->u.bytes.tls;
+    if (p->seg.len >= SEGMENT_MAX)
+      seg_flush (p);
     break;
-  }
   case EV_SECRET:
     if (p->plain)
       break;
@@ -361,19 +385,24 @@ pcap_event (void *ctx, const struct session *s, const struct nbd_event *ev)
     /* During the handshake everything waits for its end; a secret
      * after it (a key update) is written at once.
      */
-    if (p->keys_out)
+    if (p->keys_out) {
+      seg_flush (p);
       flush_held (p);
+    }
     else
       p->holding = true;
     break;
   case EV_TLS:
+    seg_flush (p);
     flush_held (p);
     p->keys_out = true;
     break;
   case EV_ERROR:
+    seg_flush (p);
     flush_held (p);
     break;
   case EV_CLOSED:
+    seg_flush (p);
     flush_held (p);
     if (p->open)
       tcp_close (p, &now);
@@ -431,6 +460,7 @@ void
 pcap_close (struct pcap_sink *p)
 {
   if (p->fp) {
+    seg_flush (p);
     flush_held (p);
     if (fclose (p->fp) != 0)
       p->failed = true;
@@ -440,6 +470,7 @@ pcap_close (struct pcap_sink *p)
              out_where.progname, p->path ? p->path : "?");
   bytes_free (&p->held);
   bytes_free (&p->keys);
+  bytes_free (&p->seg);
   free (p->path);
   memset (p, 0, sizeof *p);
 }
