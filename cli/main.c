@@ -493,6 +493,7 @@ main (int argc, char *argv[])
     free (ignore);
     return status;
   }
+  free (ignore);
 
   if (record_path && check_mode)
     exit_usage ("--record records a session, not check");
