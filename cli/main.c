@@ -37,6 +37,7 @@ usage (FILE *fp, int status)
 {
   fprintf (fp,
 "usage: %s [OPTIONS] [URI | HOST[:PORT] | SOCKET-PATH | [ SERVER-CMD ARGS... ]]\n"
+"       nbdcli --replay FILE [--ignore FIELD,...] [OPTIONS] [TARGET]\n"
 "       nbdcli check [OPTIONS] TARGET [PROBE...]\n"
 "       nbdcli check --list\n"
 "\n"
@@ -60,6 +61,14 @@ usage (FILE *fp, int status)
 "  -q, --quiet                print only what `get' prints (and errors)\n"
 "      --export NAME          the default export (as `set export NAME')\n"
 "      --trace[=hex]          print every message field by field\n"
+"      --record FILE          record the session as a script --replay compares\n"
+"      --replay FILE          run a recording again (against TARGET if given)\n"
+"                             and compare every message with the recorded one\n"
+"      --ignore FIELD,...     with --replay: fields or events not compared\n"
+"      --pcap FILE            write a pcapng capture of the bytes on the socket\n"
+"                             (TLS records, with the TLS secrets to decrypt them)\n"
+"      --pcap-plain FILE      write a pcapng capture of the NBD stream (decrypted)\n"
+"      --keylog FILE          append the TLS secrets to FILE (NSS key log format)\n"
 "      --list-flags           list the catalogue of flags (with --json: JSON)\n"
 "      --list                 with check: print the catalogue of probes\n"
 "      --list-commands        print every interactive command and exit\n"
@@ -69,10 +78,10 @@ usage (FILE *fp, int status)
 "\n"
 "Without -c or -f, a terminal on stdin gets the interactive shell and\n"
 "anything else is read as a script.  Exit status: 0 nothing flagged,\n"
-"1 a command failed, 2 usage error, 3 the server was flagged.  For\n"
-"check: 0 every applicable probe passed (WARNs allowed), 3 a FLAG,\n"
-"1 the audit could not run, a probe could not, or TLS was asked for or\n"
-"offered and not tested, 2 usage, 130 interrupted.\n",
+"1 a command failed, 2 usage error, 3 the server was flagged, 4 a replayed\n"
+"recording differs.  For check: 0 every applicable probe passed (WARNs\n"
+"allowed), 3 a FLAG, 1 the audit could not run, a probe could not, or\n"
+"TLS was asked for or offered and not tested, 2 usage, 130 interrupted.\n",
            out_where.progname);
   exit (status);
 }
@@ -81,7 +90,8 @@ enum {
   OPT_CLIENT_FLAGS = CHAR_MAX + 1,
   OPT_TLS_CERTS, OPT_TLS_PSK, OPT_TLS_USER, OPT_TLS_HOST, OPT_TLS_VERIFY,
   OPT_DUMP_CONFIG, OPT_LIST_COMMANDS, OPT_JSON, OPT_TRACE, OPT_EXPORT, OPT_LIST,
-  OPT_LIST_FLAGS,
+  OPT_LIST_FLAGS, OPT_PCAP, OPT_PCAP_PLAIN, OPT_KEYLOG, OPT_RECORD,
+  OPT_REPLAY, OPT_IGNORE,
 };
 
 /* commands/session.c: where `get' prints (see --quiet). */
@@ -106,6 +116,12 @@ static const struct option long_opts[] = {
   { "trace", optional_argument, NULL, OPT_TRACE },
   { "list-commands", no_argument, NULL, OPT_LIST_COMMANDS },
   { "list-flags", no_argument, NULL, OPT_LIST_FLAGS },
+  { "pcap", required_argument, NULL, OPT_PCAP },
+  { "pcap-plain", required_argument, NULL, OPT_PCAP_PLAIN },
+  { "keylog", required_argument, NULL, OPT_KEYLOG },
+  { "record", required_argument, NULL, OPT_RECORD },
+  { "replay", required_argument, NULL, OPT_REPLAY },
+  { "ignore", required_argument, NULL, OPT_IGNORE },
   { "version", no_argument, NULL, 'V' },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 }
@@ -177,6 +193,29 @@ exit_usage (const char *fmt, ...)
   exit (CMD_USAGE);
 }
 
+/* The captures and the key log are complete files whatever the exit. */
+static void
+close_evidence (void)
+{
+  record_close (&shell.disp.rec);
+  pcap_close (&shell.disp.pcap);
+  pcap_close (&shell.disp.pcap_plain);
+  keylog_close (&shell.disp.keylog);
+}
+
+static void
+open_recording (struct session *s, const char *path)
+{
+  char err[512];
+
+  if (record_open (&shell.disp.rec, path, s, NULL, err, sizeof err) == -1) {
+    out_where.cmd = NULL;
+    cmd_error ("%s", err);
+    exit (CMD_FAILED);
+  }
+  display_attach (&shell.disp, s);
+}
+
 static void
 list_commands (void)
 {
@@ -199,6 +238,10 @@ main (int argc, char *argv[])
   const char *target = NULL;
   bool connect_failed = false, check_list = false, check_mode = false;
   bool quiet = false, list_flags = false;
+  const char *pcap_path = NULL, *pcap_plain_path = NULL, *keylog_path = NULL;
+  const char *record_path = NULL, *replay_path = NULL;
+  char **ignore;
+  size_t nignore = 0;
   int first_id = 0;
   bool b;
 
@@ -228,6 +271,7 @@ main (int argc, char *argv[])
    */
   av = xcalloc (argc + 1, sizeof (char *));
   acts = xcalloc (argc + 1, sizeof *acts);
+  ignore = xcalloc (argc + 1, sizeof *ignore);
   for (i = 0; i < argc; i++) {
     if (i > 0 && !server && strcmp (argv[i], "[") == 0) {
       int j;
@@ -322,6 +366,24 @@ main (int argc, char *argv[])
     case OPT_LIST_FLAGS:
       list_flags = true;
       break;
+    case OPT_PCAP:
+      pcap_path = optarg;
+      break;
+    case OPT_PCAP_PLAIN:
+      pcap_plain_path = optarg;
+      break;
+    case OPT_KEYLOG:
+      keylog_path = optarg;
+      break;
+    case OPT_RECORD:
+      record_path = optarg;
+      break;
+    case OPT_REPLAY:
+      replay_path = optarg;
+      break;
+    case OPT_IGNORE:
+      ignore[nignore++] = optarg;
+      break;
     case 'V':
       printf ("nbdcli %s\n", PACKAGE_VERSION);
       exit (0);
@@ -362,6 +424,23 @@ main (int argc, char *argv[])
   /* Colour only for a person: a terminal, no NO_COLOR, no JSON. */
   shell.disp.color = isatty (1) && !getenv ("NO_COLOR") && !shell.disp.json
     && getenv ("TERM") && strcmp (getenv ("TERM"), "dumb") != 0;
+  /* The evidence files, opened before anything happens. */
+  {
+    char err[512];
+
+    if ((pcap_path && pcap_open (&shell.disp.pcap, pcap_path, false, err,
+                                 sizeof err) == -1)
+        || (pcap_plain_path && pcap_open (&shell.disp.pcap_plain,
+                                          pcap_plain_path, true, err,
+                                          sizeof err) == -1)
+        || (keylog_path && keylog_open (&shell.disp.keylog, keylog_path, err,
+                                        sizeof err) == -1)) {
+      out_where.cmd = NULL;
+      cmd_error ("%s", err);
+      exit (CMD_FAILED);
+    }
+    atexit (close_evidence);
+  }
   /* The one place where the session's sink is chosen. */
   display_attach (&shell.disp, &s);
 
@@ -376,6 +455,50 @@ main (int argc, char *argv[])
     exit_usage ("more than one target: %s and %s", target ? target : "[ ... ]",
                  optind < ac ? av[optind] : "[ ... ]");
   }
+
+  if (nignore && !replay_path)
+    exit_usage ("--ignore is for --replay");
+  if (replay_path && (check_mode || nacts || record_path))
+    exit_usage ("--replay runs the recording's commands: no %s",
+                check_mode ? "check" : nacts ? "-c or -f" : "--record");
+  /* The target as `connect' takes it: for recordings and --replay. */
+  if (server) {
+    char **w = xcalloc (nserver + 3, sizeof *w);
+
+    w[0] = (char *) "[";
+    memcpy (w + 1, server, nserver * sizeof *w);
+    w[nserver + 1] = (char *) "]";
+    shell.connect_words = quote_words (nserver + 2, w);
+    free (w);
+  }
+  else if (target)
+    shell.connect_words = quote_words (1, (char **) &target);
+
+  if (replay_path) {
+    if (target) {
+      /* Checked now: a bad target is a usage error before anything. */
+      struct nbd_target t;
+      char err[512];
+
+      if (nbd_parse_target (target, &t, err, sizeof err) == -1)
+        exit_usage ("%s", err);
+      nbd_target_free (&t);
+    }
+    status = run_replay (&s, replay_path, shell.connect_words, ignore,
+                         nignore);
+    if (status == CMD_FAILED)
+      status = 1;
+    session_free (&s);
+    free (shell.connect_words);
+    free (av);
+    free (acts);
+    free (ignore);
+    return status;
+  }
+  free (ignore);
+
+  if (record_path && check_mode)
+    exit_usage ("--record records a session, not check");
 
   if (check_mode) {
     /* nbdcli check TARGET [PROBE...]: the audit instead of a session. */
@@ -437,9 +560,22 @@ main (int argc, char *argv[])
       exit_usage ("%s", err);
     }
     session_set_target (&s, &t);
+    if (record_path) {
+      /* The connection is the recording's first command. */
+      char *line;
+
+      open_recording (&s, record_path);
+      if (asprintf (&line, "connect %s", shell.connect_words) == -1)
+        abort ();
+      record_command (&shell.disp.rec, line);
+      free (line);
+    }
     if (session_connect (&s) == -1)
       connect_failed = true;
   }
+
+  if (record_path && !shell.disp.rec.fp)
+    open_recording (&s, record_path);
 
   if (nacts == 0 && isatty (0)) {
     run_interactive (&s);

@@ -15,6 +15,14 @@ extern int run_stream (struct session *s, void *fp, const char *name);
 extern int run_interactive (struct session *s);
 extern char *make_prompt (const struct session *s);
 
+/* cli/replay.c: TARGET as `connect' takes it, or NULL for the
+ * recorded one; IGNORE: lists of fields or events not compared.
+ * Returns the exit status (0 same, 3 flagged, 4 different).
+ */
+extern int run_replay (struct session *s, const char *path,
+                       const char *target, char *const *ignore,
+                       size_t nignore);
+
 /* cli/complete.c */
 extern char **complete_line (struct session *s, const char *line_to_cursor,
                              const char *word);

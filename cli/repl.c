@@ -37,6 +37,12 @@ run_line (struct session *s, const char *line)
     int r;
 
     transport_interrupted = 0;
+    /* A recording gets the command as typed, then its events; not
+     * `record' itself, nor `source' (the commands it runs are).
+     */
+    if (shell.disp.rec.fp && strcmp (cmds[i].argv[0], "record") != 0
+        && strcmp (cmds[i].argv[0], "source") != 0)
+      record_command (&shell.disp.rec, cmds[i].text);
     r = dispatch (s, cmds[i].argc, cmds[i].argv, cmds[i].quoted);
     out_where.cmd = NULL;
     if (r != CMD_OK && !cmds[i].ignore_error) {

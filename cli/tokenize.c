@@ -18,6 +18,7 @@ cmdline_clear (struct cmdline *c)
     free (c->argv[j]);
   free (c->argv);
   free (c->quoted);
+  free (c->text);
   memset (c, 0, sizeof *c);
 }
 
@@ -32,6 +33,18 @@ push_word (struct cmdline *c, struct bytes *w, bool quoted)
   c->argc++;
   c->argv[c->argc] = NULL;
   bytes_reset (w);
+}
+
+/* The command's text: from START to END, without trailing blanks. */
+static void
+set_text (struct cmdline *c, const char *start, const char *end)
+{
+  if (!start || c->text)
+    return;
+  while (end > start && (end[-1] == ' ' || end[-1] == '\t'
+                         || end[-1] == '\n' || end[-1] == '\r'))
+    end--;
+  c->text = xstrndup (start, end - start);
 }
 
 static void
@@ -60,6 +73,7 @@ push_cmd (struct cmdline **cmds, size_t *n, struct cmdline *c)
   else {
     free (c->argv);
     free (c->quoted);
+    free (c->text);
   }
   memset (c, 0, sizeof *c);
 }
@@ -71,7 +85,7 @@ tokenize (const char *line, bool partial, struct cmdline **cmds,
   struct cmdline cur = { 0 };
   struct bytes w = { 0 };
   bool in_word = false, quoted = false;
-  const char *p = line;
+  const char *p = line, *start = NULL;
   char q = 0;
 
   *cmds = NULL;
@@ -141,12 +155,16 @@ tokenize (const char *line, bool partial, struct cmdline **cmds,
       if (in_word)
         push_word (&cur, &w, quoted);
       in_word = quoted = false;
+      set_text (&cur, start, p);
+      start = NULL;
       push_cmd (cmds, ncmds, &cur);
       p++;
       continue;
     }
     if (c == '#' && !in_word)
       break;
+    if (!start)
+      start = p;                /* the command's first word begins */
     if (c == '\'' || c == '"') {
       q = c;
       in_word = quoted = true;
@@ -176,6 +194,7 @@ tokenize (const char *line, bool partial, struct cmdline **cmds,
     *open_quote = true;
   if (in_word)
     push_word (&cur, &w, quoted);
+  set_text (&cur, start, p);
   push_cmd (cmds, ncmds, &cur);
   bytes_free (&w);
   return 0;

@@ -12,6 +12,7 @@ struct cmdline {
   bool *quoted;
   int argc;
   bool ignore_error;            /* written with a leading '-' */
+  char *text;                   /* the command as typed (for recordings) */
 };
 
 /* Splits LINE into commands (separated by ';') and words.  Quotes: '...'

@@ -103,7 +103,8 @@ struct shell {
   int worst;                    /* worst status of any command */
   int source_depth;
   unsigned audit_flags;         /* FLAG verdicts of `check' runs */
-  struct display disp;          /* text or JSON, colour, trace */
+  struct display disp;          /* text or JSON, colour, trace, evidence */
+  char *connect_words;          /* the last target, as `connect' takes it */
   /* Hooks into the shell above. */
   int (*run_file) (struct session *s, const char *path);
   char **(*complete_line) (struct session *s, const char *line_to_cursor,

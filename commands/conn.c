@@ -38,6 +38,8 @@ do_connect (struct session *s, struct args *a)
   if (target_from_words (a->argc - 1, a->argv + 1, &t) == -1)
     return CMD_FAILED;
   session_set_target (s, &t);
+  free (shell.connect_words);
+  shell.connect_words = quote_words (a->argc - 1, a->argv + 1);
   return session_connect (s) == 0 ? CMD_OK : CMD_FAILED;
 }
 

@@ -414,6 +414,35 @@ do_trace (struct session *s, struct args *a)
   return CMD_OK;
 }
 
+/* record FILE | off: the session from here on, as a replayable script. */
+static int
+do_record (struct session *s, struct args *a)
+{
+  char err[512];
+
+  if (a->argc == 1) {
+    if (shell.disp.rec.fp)
+      fprintf (a->out, "recording to %s\n", shell.disp.rec.path);
+    else
+      fprintf (a->out, "not recording\n");
+    return CMD_OK;
+  }
+  if (strcmp (a->argv[1], "off") == 0 && !a->quoted[1]) {
+    if (!shell.disp.rec.fp)
+      return cmd_error ("not recording");
+    record_close (&shell.disp.rec);
+    display_attach (&shell.disp, s);
+    return CMD_OK;
+  }
+  if (shell.disp.replay)
+    return cmd_error ("not while replaying a recording");
+  if (record_open (&shell.disp.rec, a->argv[1], s, shell.connect_words, err,
+                   sizeof err) == -1)
+    return cmd_error ("%s", err);
+  display_attach (&shell.disp, s);
+  return CMD_OK;
+}
+
 static int
 do_complete (struct session *s, struct args *a)
 {
@@ -659,6 +688,23 @@ const struct command session_commands[] = {
     .flags = CMD_TEXT,
     .max_args = 1,
     .run = do_trace,
+  },
+  {
+    .name = "record",
+    .args = "[FILE | off]",
+    .summary = "record the session as a script that --replay compares",
+    .help = "record FILE writes every command from here on as typed, each followed\n"
+            "by the messages it sent and received as comments: their text, and one\n"
+            "JSON object per message (#json).  The header names the target, the\n"
+            "time, nbdcli's version and the TLS settings (file and user names, no\n"
+            "secret).  nbdcli -f FILE runs it again; nbdcli --replay FILE [TARGET]\n"
+            "runs it and compares what the server sends now with what it sent then.\n"
+            "record off stops; record alone says where it records.  `record' and\n"
+            "`source' are not recorded themselves (a sourced file's commands are).",
+    .complete = "f",
+    .flags = CMD_TEXT,
+    .max_args = 1,
+    .run = do_record,
   },
   {
     .name = "complete",

@@ -514,6 +514,8 @@ json_event (void *ctx, const struct session *s, const struct nbd_event *ev)
                      nbd_err_name (ev->u.error.kind));
     break;
   case EV_WIRE:
+  case EV_BYTES:                /* the captures' */
+  case EV_SECRET:               /* never shown */
     break;
   }
 }

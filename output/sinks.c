@@ -46,6 +46,30 @@ tee_sink (struct tee_sink *t, struct nbd_sink a, struct nbd_sink b)
 }
 
 static void
+fanout_event (void *ctx, const struct session *s, const struct nbd_event *ev)
+{
+  const struct fanout_sink *f = ctx;
+  size_t i;
+
+  for (i = 0; i < f->n; i++)
+    if (f->v[i].event)
+      f->v[i].event (f->v[i].ctx, s, ev);
+}
+
+struct nbd_sink
+fanout_sink (struct fanout_sink *f)
+{
+  return (struct nbd_sink) { .event = fanout_event, .ctx = f };
+}
+
+void
+fanout_add (struct fanout_sink *f, struct nbd_sink s)
+{
+  if (f->n < FANOUT_MAX)
+    f->v[f->n++] = s;
+}
+
+static void
 audit_event (void *ctx, const struct session *s, const struct nbd_event *ev)
 {
   struct audit_record *r = ctx;
@@ -78,13 +102,35 @@ display_attach (struct display *d, struct session *s)
 {
   FILE *fp = d->fp ? d->fp : stdout, *errfp = d->errfp ? d->errfp : stderr;
 
-  if (d->json)
-    s->sink = json_sink (&d->js, fp);
+  struct nbd_sink show;
+
+  if (d->replay)
+    show = replay_sink (d->replay);
+  else if (d->json)
+    show = json_sink (&d->js, fp);
   else if (d->trace)
-    s->sink = tee_sink (&d->tee, text_sink (&d->text, fp, errfp, d->color),
-                        trace_sink (&d->tr, fp, d->trace == 2));
+    show = tee_sink (&d->tee, text_sink (&d->text, fp, errfp, d->color),
+                     trace_sink (&d->tr, fp, d->trace == 2));
   else
-    s->sink = text_sink (&d->text, fp, errfp, d->color);
+    show = text_sink (&d->text, fp, errfp, d->color);
+  if (!d->rec.fp && !d->pcap.fp && !d->pcap_plain.fp && !d->keylog.fp) {
+    s->sink = show;
+    return;
+  }
+  /* The evidence gets every event too: after the display, so a flag is
+   * on the screen before anything is written.
+   */
+  d->fan.n = 0;
+  fanout_add (&d->fan, show);
+  if (d->rec.fp)
+    fanout_add (&d->fan, record_sink (&d->rec));
+  if (d->pcap.fp)
+    fanout_add (&d->fan, pcap_sink (&d->pcap));
+  if (d->pcap_plain.fp)
+    fanout_add (&d->fan, pcap_sink (&d->pcap_plain));
+  if (d->keylog.fp)
+    fanout_add (&d->fan, keylog_sink (&d->keylog));
+  s->sink = fanout_sink (&d->fan);
 }
 
 /* LABEL (11 columns wide) and TEXT wrapped under it. */

@@ -288,6 +288,8 @@ text_event (void *ctx, const struct session *s, const struct nbd_event *ev)
     print_error_line (t->errfp, NULL, ev->u.error.message);
     break;
   case EV_WIRE:                 /* the wire trace's, not ours */
+  case EV_BYTES:                /* the captures' */
+  case EV_SECRET:               /* never shown */
     break;
   }
 }

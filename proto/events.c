@@ -58,6 +58,35 @@ ev_wire (struct session *s, bool sent, enum wire_kind kind,
 }
 
 void
+ev_bytes (struct session *s, bool sent, enum bytes_layer layer, bool tls,
+          const uint8_t *p, size_t len)
+{
+  struct nbd_event ev = { .type = EV_BYTES };
+
+  if (len == 0)
+    return;
+  ev.u.bytes.sent = sent;
+  ev.u.bytes.layer = layer;
+  ev.u.bytes.tls = tls;
+  ev.u.bytes.p = p;
+  ev.u.bytes.len = len;
+  emit (s, &ev);
+}
+
+void
+ev_secret (struct session *s, const char *label,
+           const uint8_t *client_random, const uint8_t *secret, size_t len)
+{
+  struct nbd_event ev = { .type = EV_SECRET };
+
+  ev.u.secret.label = label;
+  ev.u.secret.client_random = client_random;
+  ev.u.secret.secret = secret;
+  ev.u.secret.len = len;
+  emit (s, &ev);
+}
+
+void
 ev_connected (struct session *s, const char *desc)
 {
   struct nbd_event ev = { .type = EV_CONNECTED, .u.text = desc };

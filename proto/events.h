@@ -20,6 +20,12 @@ struct nbd_chunk_error;
 
 extern void ev_wire (struct session *s, bool sent, enum wire_kind kind,
                      const uint8_t *p, size_t len, uint64_t total);
+extern void ev_bytes (struct session *s, bool sent, enum bytes_layer layer,
+                      bool tls, const uint8_t *p, size_t len);
+/* A TLS secret for the sinks that keep keys (--keylog, --pcap). */
+extern void ev_secret (struct session *s, const char *label,
+                       const uint8_t *client_random, const uint8_t *secret,
+                       size_t len);
 extern void ev_connected (struct session *s, const char *desc);
 extern void ev_greeting (struct session *s);
 extern void ev_client_flags (struct session *s, uint32_t flags);

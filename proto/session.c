@@ -87,11 +87,20 @@ nego_find_ctx (const struct nego *n, uint32_t id)
   return NULL;
 }
 
+/* The transport's tap: bytes as they cross the socket, as events. */
+static void
+socket_tap (void *ctx, bool sent, bool tls, const void *p, size_t n)
+{
+  ev_bytes (ctx, sent, BYTES_SOCKET, tls, p, n);
+}
+
 void
 session_init (struct session *s)
 {
   memset (s, 0, sizeof *s);
   transport_init (&s->t);
+  s->t.tap = socket_tap;
+  s->t.tap_ctx = s;
   s->cfg.timeout_ms = 10000;
   s->cfg.client_flags_override = -1;
   s->cfg.tls.verify_peer = -1;
@@ -254,6 +263,8 @@ rd (struct session *s, void *buf, size_t n)
 
   s->t.timeout_ms = s->cfg.timeout_ms;
   st = transport_read (&s->t, buf, n);
+  /* The NBD stream as read (decrypted inside TLS), for captures. */
+  ev_bytes (s, false, BYTES_STREAM, s->tls_up, buf, st == IO_OK ? n : s->t.got);
   if (st == IO_OK && n > 0)
     s->tls_unread = false;
   return st;
@@ -262,8 +273,13 @@ rd (struct session *s, void *buf, size_t n)
 static enum io_status
 wr (struct session *s, const void *buf, size_t n)
 {
+  enum io_status st;
+
   s->t.timeout_ms = s->cfg.timeout_ms;
-  return transport_write (&s->t, buf, n);
+  st = transport_write (&s->t, buf, n);
+  if (st == IO_OK)
+    ev_bytes (s, true, BYTES_STREAM, s->tls_up, buf, n);
+  return st;
 }
 
 void

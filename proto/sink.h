@@ -72,6 +72,19 @@ enum nbd_event_type {
   EV_NOTE,                      /* u.text */
   EV_ERROR,
   EV_WIRE,                      /* raw bytes of a whole message */
+  EV_BYTES,                     /* bytes as they crossed a layer, for
+                                 * captures: the socket, or the NBD stream */
+  EV_SECRET,                    /* a TLS secret (NSS key log form): only a
+                                 * sink asked to keep keys may use it;
+                                 * every other sink ignores it */
+};
+
+/* Where EV_BYTES saw its bytes. */
+enum bytes_layer {
+  BYTES_SOCKET,                 /* as they crossed the socket: TLS records
+                                 * after STARTTLS */
+  BYTES_STREAM,                 /* the NBD byte stream nbdcli reads and
+                                 * writes (decrypted inside TLS) */
 };
 
 struct nbd_event {
@@ -138,6 +151,19 @@ struct nbd_event {
       size_t len;               /* bytes in p */
       uint64_t total;           /* the message's whole length */
     } wire;
+    struct {
+      bool sent;
+      enum bytes_layer layer;
+      bool tls;                 /* inside TLS */
+      const uint8_t *p;
+      size_t len;
+    } bytes;
+    struct {
+      const char *label;        /* CLIENT_RANDOM, CLIENT_TRAFFIC_SECRET_0... */
+      const uint8_t *client_random;       /* 32 bytes */
+      const uint8_t *secret;
+      size_t len;
+    } secret;
   } u;
 };
 

@@ -3,8 +3,9 @@
  * X.509 credentials come from a directory in libnbd's layout
  * (ca-cert.pem, client-cert.pem, client-key.pem) or the system trust
  * store; PSK credentials from a psktool(1) keys file.  Key material is
- * handed to GnuTLS and never printed.  GnuTLS itself honours
- * SSLKEYLOGFILE, so a session can be decrypted in Wireshark.
+ * handed to GnuTLS and never printed.  The session's secrets go out as
+ * EV_SECRET events, which only the sinks asked to keep keys (--keylog,
+ * --pcap) use; GnuTLS's own key log (SSLKEYLOGFILE) is still called.
  *
  * Copyright the nbdcli authors, MIT licence.
  */
@@ -566,6 +567,24 @@ tls_check_credentials (struct session *s)
   return r;
 }
 
+/* GnuTLS's own key log function (it honours SSLKEYLOGFILE). */
+static gnutls_keylog_func gnutls_keylog;
+
+/* Every secret GnuTLS derives: to GnuTLS's key log, and as an event. */
+static int
+keylog (gnutls_session_t g, const char *label, const gnutls_datum_t *secret)
+{
+  struct session *s = gnutls_session_get_ptr (g);
+  gnutls_datum_t cr = { 0 }, sr = { 0 };
+
+  if (gnutls_keylog)
+    gnutls_keylog (g, label, secret);
+  gnutls_session_get_random (g, &cr, &sr);
+  if (s && cr.data && cr.size == 32)
+    ev_secret (s, label, cr.data, secret->data, secret->size);
+  return 0;
+}
+
 int
 tls_handshake (struct session *s)
 {
@@ -621,7 +640,11 @@ tls_handshake (struct session *s)
     goto err;
   }
 
-  gnutls_transport_set_int (g, s->t.fd);
+  gnutls_session_set_ptr (g, s);
+  if (!gnutls_keylog)
+    gnutls_keylog = gnutls_session_get_keylog_function (g);
+  gnutls_session_set_keylog_function (g, keylog);
+  transport_tls_bind (&s->t, g);
   clock_gettime (CLOCK_MONOTONIC, &t0);
   deadline = (int64_t) t0.tv_sec * 1000 + t0.tv_nsec / 1000000 + s->cfg.timeout_ms;
   for (;;) {

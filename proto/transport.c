@@ -550,6 +550,52 @@ pick_socket (struct transport *t, int64_t deadline)
   return IO_OK;
 }
 
+static void
+tap (struct transport *t, bool sent, bool tls, const void *p, ssize_t n)
+{
+  if (t->tap && n > 0)
+    t->tap (t->tap_ctx, sent, tls, p, (size_t) n);
+}
+
+/* GnuTLS's socket I/O, the same as its own but seen by the tap. */
+static ssize_t
+tls_push (gnutls_transport_ptr_t ptr, const void *p, size_t n)
+{
+  struct transport *t = ptr;
+  ssize_t r = send (t->fd, p, n, MSG_NOSIGNAL);
+
+  tap (t, true, true, p, r);
+  return r;
+}
+
+static ssize_t
+tls_pull (gnutls_transport_ptr_t ptr, void *p, size_t n)
+{
+  struct transport *t = ptr;
+  ssize_t r = recv (t->fd, p, n, 0);
+
+  tap (t, false, true, p, r);
+  return r;
+}
+
+static int
+tls_pull_timeout (gnutls_transport_ptr_t ptr, unsigned ms)
+{
+  struct transport *t = ptr;
+  struct pollfd pfd = { .fd = t->fd, .events = POLLIN };
+
+  return poll (&pfd, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int) ms);
+}
+
+void
+transport_tls_bind (struct transport *t, void *g)
+{
+  gnutls_transport_set_ptr (g, t);
+  gnutls_transport_set_push_function (g, tls_push);
+  gnutls_transport_set_pull_function (g, tls_pull);
+  gnutls_transport_set_pull_timeout_function (g, tls_pull_timeout);
+}
+
 static ssize_t
 raw_read (struct transport *t, void *buf, size_t n, bool *again)
 {
@@ -571,6 +617,7 @@ raw_read (struct transport *t, void *buf, size_t n, bool *again)
     return r;
   }
   r = read (t->fd, buf, n);
+  tap (t, false, false, buf, r);
   if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
     *again = true;
     return -1;
@@ -687,6 +734,7 @@ transport_write (struct transport *t, const void *buf, size_t n)
     }
     else {
       r = send (t->fd, p + done, n - done, MSG_NOSIGNAL);
+      tap (t, true, false, p + done, r);
       if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK
                       || errno == EINTR))
         r = -2;

@@ -51,6 +51,11 @@ struct transport {
   int timeout_ms;
   int64_t deadline_ms;          /* absolute limit for a whole exchange, or 0 */
   size_t got;                   /* bytes read by the last call */
+  /* Sees every byte as it crosses the socket (TLS records once TLS is
+   * up), for captures; set by the session that owns the transport.
+   */
+  void (*tap) (void *ctx, bool sent, bool tls, const void *p, size_t n);
+  void *tap_ctx;
   char err[256];                /* why the last call failed */
   /* TRANSPORT_MEMORY: the server's whole byte stream, not copied (the
    * caller keeps it alive while the transport is open), then EOF.
@@ -103,6 +108,10 @@ extern void transport_kill_children (void);
  */
 extern int transport_open_memory (struct transport *t, const uint8_t *in,
                                   size_t len, struct bytes *sent);
+/* Makes the GnuTLS session G (gnutls_session_t) do its socket I/O
+ * through T, so the tap sees the TLS records.
+ */
+extern void transport_tls_bind (struct transport *t, void *g);
 extern enum io_status transport_read (struct transport *t, void *buf,
                                       size_t n);
 extern enum io_status transport_write (struct transport *t, const void *buf,

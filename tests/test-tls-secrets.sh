@@ -8,6 +8,11 @@
 # a client key that does not match its certificate).  Then all stdout,
 # stderr, JSON and the history file are searched for the hex PSK keys
 # and for every base64 line of the private keys: none may appear.
+# The same search covers recordings (--record, `record FILE'), their
+# replay, the plain capture (--pcap-plain, also as hex), the socket
+# capture outside its secrets block, and the warnings; the session
+# secrets themselves (from --keylog) join the patterns: they may appear
+# only in the key log and the --pcap file asked for.
 # Also: SSLKEYLOGFILE makes GnuTLS write the session keys.
 
 # shellcheck source=tests/functions.sh
@@ -120,6 +125,40 @@ if command -v script >/dev/null 2>&1; then
 fi
 
 # ---------------------------------------------------------------------
+# Evidence: recordings, captures, the key log.
+kl=$tmp/keylog
+run evidence-psk 0 "$NBDCLI" -t 5 --tls-psk "$psk" --tls-username alice \
+    --record "$sec/rec-psk.nbd" --pcap "$tmp/psk.pcapng" \
+    --pcap-plain "$sec/plain-psk.pcapng" --keylog "$kl" \
+    "nbds+unix:///?socket=$tmp/psk.sock" -c "$cmds"
+run evidence-x509 0 "$NBDCLI" -t 5 --record "$sec/rec-x509.nbd" \
+    --pcap "$tmp/x509.pcapng" --pcap-plain "$sec/plain-x509.pcapng" --keylog "$kl" \
+    "nbds+unix:///?socket=$tmp/x509.sock&tls-certificates=$pki" -c "$cmds"
+run evidence-json 0 "$NBDCLI" -t 5 --json --tls-psk "$psk" --tls-username alice \
+    -c "connect nbds+unix://alice@/?socket=$tmp/psk.sock&tls-psk-file=$psk" \
+    -c "record $sec/rec-shell.nbd; starttls; state; set; go; read 0 16; record off"
+run replay-psk 0 "$NBDCLI" -t 5 --tls-psk "$psk" --tls-username alice \
+    --replay "$sec/rec-psk.nbd"
+run replay-x509 0 "$NBDCLI" -t 5 --replay "$sec/rec-x509.nbd"
+assert_grep -F "# tls: required, PSK keys file $psk, user alice" "$sec/rec-psk.nbd"
+assert_grep -F "# tls: required, X.509 certificates in $pki" "$sec/rec-x509.nbd"
+assert_grep -F '#json {"event":"tls"' "$sec/rec-shell.nbd"
+assert_grep -F 'warning: the TLS session keys are appended to' "$sec/evidence-psk.err"
+assert_grep -E '^CLIENT_TRAFFIC_SECRET_0 [0-9a-f]{64} [0-9a-f]+$' "$kl"
+# Captures are binary: their bytes as hex too, so that a key written
+# raw would be found.
+for f in "$sec"/*.pcapng; do
+    od -An -tx1 -v "$f" | tr -d ' \n' >"$f.hex"
+done
+# The socket captures hold the session secrets (asked for): searched
+# below outside their secrets block, and as hex for long-term keys.
+for f in "$tmp/psk.pcapng" "$tmp/x509.pcapng"; do
+    grep -a -q 'CLIENT_TRAFFIC_SECRET_0' "$f" || fail "$f has no secrets block"
+    grep -a -v '_SECRET' "$f" >"$sec/$(basename "$f").rest" || :
+    od -An -tx1 -v "$f" | tr -d ' \n' >"$tmp/$(basename "$f").hex"
+done
+
+# ---------------------------------------------------------------------
 # Error paths.
 # A key the server does not share (its hex must not show either).
 wrong=$tmp/wrong.psk
@@ -187,6 +226,16 @@ done
 for pem in "$pki/client-key.pem" "$pki/server-key.pem"; do
     sed -n '/^-----BEGIN/,/^-----END/{/^-----/d;/^$/d;p;}' "$pem" >>"$pats"
 done
+# Long-term secrets only, for the socket captures' hex (their session
+# secrets are there on purpose).
+for f in "$tmp/psk.pcapng.hex" "$tmp/x509.pcapng.hex"; do
+    if grep -i -F -f "$pats" "$f" >"$tmp/leaks"; then
+        fail "long-term secrets in $f"
+    fi
+done
+# The session secrets of the evidence runs: each whole, and its first
+# 16 hex digits.
+awk '/^[A-Z_0-9]+ [0-9a-f]+ [0-9a-f]+$/ { print $3; print substr($3, 1, 16) }' "$kl" >>"$pats"
 [ "$(grep -c '' "$pats")" -gt 100 ] || fail "too few secret patterns in $pats"
 
 if grep -r -i -F -f "$pats" "$sec" >"$tmp/leaks"; then
