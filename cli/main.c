@@ -38,7 +38,7 @@ usage (FILE *fp, int status)
   fprintf (fp,
 "usage: %s [OPTIONS] [URI | HOST[:PORT] | SOCKET-PATH | [ SERVER-CMD ARGS... ]]\n"
 "       nbdcli --replay FILE [--ignore FIELD,...] [OPTIONS] [TARGET]\n"
-"       nbdcli check [OPTIONS] TARGET [PROBE...]\n"
+"       nbdcli check [OPTIONS] TARGET... [PROBE...]\n"
 "       nbdcli check --list\n"
 "\n"
 "An interactive shell for the NBD protocol: send each negotiation option\n"
@@ -71,6 +71,10 @@ usage (FILE *fp, int status)
 "      --keylog FILE          append the TLS secrets to FILE (NSS key log format)\n"
 "      --list-flags           list the catalogue of flags (with --json: JSON)\n"
 "      --list                 with check: print the catalogue of probes\n"
+"      --jobs N               with check: probes (or targets) at once (4)\n"
+"      --targets FILE         with check: audit the targets in FILE too\n"
+"      --junit FILE           with check: write JUnit XML to FILE\n"
+"      --strict               with check: a WARN fails in JUnit\n"
 "      --list-commands        print every interactive command and exit\n"
 "      --dump-config          print how nbdcli was built\n"
 "  -V, --version              print the version\n"
@@ -90,6 +94,7 @@ enum {
   OPT_CLIENT_FLAGS = CHAR_MAX + 1,
   OPT_TLS_CERTS, OPT_TLS_PSK, OPT_TLS_USER, OPT_TLS_HOST, OPT_TLS_VERIFY,
   OPT_DUMP_CONFIG, OPT_LIST_COMMANDS, OPT_JSON, OPT_TRACE, OPT_EXPORT, OPT_LIST,
+  OPT_JOBS, OPT_TARGETS, OPT_JUNIT, OPT_STRICT,
   OPT_LIST_FLAGS, OPT_PCAP, OPT_PCAP_PLAIN, OPT_KEYLOG, OPT_RECORD,
   OPT_REPLAY, OPT_IGNORE,
 };
@@ -113,6 +118,10 @@ static const struct option long_opts[] = {
   { "quiet", no_argument, NULL, 'q' },
   { "export", required_argument, NULL, OPT_EXPORT },
   { "list", no_argument, NULL, OPT_LIST },
+  { "jobs", required_argument, NULL, OPT_JOBS },
+  { "targets", required_argument, NULL, OPT_TARGETS },
+  { "junit", required_argument, NULL, OPT_JUNIT },
+  { "strict", no_argument, NULL, OPT_STRICT },
   { "trace", optional_argument, NULL, OPT_TRACE },
   { "list-commands", no_argument, NULL, OPT_LIST_COMMANDS },
   { "list-flags", no_argument, NULL, OPT_LIST_FLAGS },
@@ -237,6 +246,9 @@ main (int argc, char *argv[])
   int ac = 0, nserver = 0, i, c, status = CMD_OK;
   const char *target = NULL;
   bool connect_failed = false, check_list = false, check_mode = false;
+  char *check_optname[9], *check_optval[9];
+  int ncheck_opts = 0;
+  bool check_targets = false;
   bool quiet = false, list_flags = false;
   const char *pcap_path = NULL, *pcap_plain_path = NULL, *keylog_path = NULL;
   const char *record_path = NULL, *replay_path = NULL;
@@ -339,6 +351,20 @@ main (int argc, char *argv[])
       break;
     case OPT_LIST:
       check_list = true;
+      break;
+    /* check's own options, handed to it as `check --NAME VALUE'. */
+    case OPT_JOBS:
+    case OPT_TARGETS:
+    case OPT_JUNIT:
+    case OPT_STRICT:
+      if (ncheck_opts < 8) {
+        check_optname[ncheck_opts] = (char *)
+          (c == OPT_JOBS ? "--jobs" : c == OPT_TARGETS ? "--targets"
+           : c == OPT_JUNIT ? "--junit" : "--strict");
+        check_optval[ncheck_opts++] = c == OPT_STRICT ? NULL : optarg;
+      }
+      if (c == OPT_TARGETS)
+        check_targets = true;
       break;
     case OPT_TRACE:
       /* --trace, --trace=hex, --trace hex, --trace=off, ... */
@@ -519,11 +545,13 @@ main (int argc, char *argv[])
     a.argv = argv_check;
     a.quoted = quoted;
     if (check_list) {
-      a.nopts = 1;
-      a.optname = &opt_list;
-      a.optval = (char *[]) { NULL };
+      check_optname[ncheck_opts] = opt_list;
+      check_optval[ncheck_opts++] = NULL;
     }
-    if (!check_list) {
+    a.nopts = ncheck_opts;
+    a.optname = check_optname;
+    a.optval = check_optval;
+    if (!check_list && (server || target || !check_targets)) {
       if (server)
         nbd_target_command (nserver, server, &t);
       else if (!target) {

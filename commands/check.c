@@ -10,6 +10,8 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +69,8 @@ struct ctx {
   char last_sent[64];           /* the probe's last option or request */
   bool malformed;               /* the probe sent something malformed on
                                  * purpose: a missing reply judges nothing */
+  bool connect_failed;          /* a connection of the probe got no
+                                 * greeting (or none at all) */
   bool meta;
   bool eh;
   bool sr;                      /* STRUCTURED_REPLY was acknowledged */
@@ -138,7 +142,7 @@ no_reply (struct ctx *c, enum verdict v, const char *sent)
 static const char *
 reply_name (int64_t r)
 {
-  static char buf[64];
+  static _Thread_local char buf[64];
   if (r == R_CLOSED)
     return "the server closed the connection";
   if (r == R_FAIL)
@@ -178,7 +182,13 @@ fresh_connection (struct ctx *c, int64_t client_flags)
 
   s->cfg.client_flags_override = client_flags;
   s->cfg.no_auto_tls = false;
+  c->last_sent[0] = '\0';
   if (session_connect (s) == -1) {
+    /* No greeting in time, or no connection: a server that serves a
+     * limited number of clients may be busy with another probe's.
+     */
+    if (s->err.kind == ERR_TIMEOUT || s->err.kind == ERR_CONNECT)
+      c->connect_failed = true;
     add_evidence (c, "cannot connect: %s", s->err.msg);
     return -1;
   }
@@ -2095,7 +2105,7 @@ term_width (FILE *fp)
 }
 
 static void
-report_wrapped (FILE *fp, struct ctx *c, const struct probe *p,
+report_wrapped (FILE *fp, const char *ev, const struct probe *p,
                 enum verdict v)
 {
   int width = term_width (fp), col;
@@ -2110,19 +2120,22 @@ report_wrapped (FILE *fp, struct ctx *c, const struct probe *p,
   }
   print_wrapped (fp, rule ? rule : p->rule, col, 6, width);
   free (rule);
-  if (c->ev[0]) {
+  if (ev[0]) {
     fprintf (fp, "      ");
-    print_wrapped (fp, c->ev, 6, 6, width);
+    print_wrapped (fp, ev, 6, 6, width);
   }
   fflush (fp);
 }
 
+/* One probe's record.  TARGET, when given, is named in JSON (several
+ * targets).
+ */
 static void
-report (FILE *fp, bool json, struct ctx *c, const struct probe *p,
-        enum verdict v)
+report (FILE *fp, bool json, const char *target, const char *ev,
+        const struct probe *p, enum verdict v)
 {
   if (!json && isatty (fileno (fp))) {
-    report_wrapped (fp, c, p, v);
+    report_wrapped (fp, ev, p, v);
     return;
   }
   if (json) {
@@ -2132,14 +2145,18 @@ report (FILE *fp, bool json, struct ctx *c, const struct probe *p,
     fprintf (fp, ",\"section\":");
     json_string (fp, p->section);
     fprintf (fp, ",\"evidence\":");
-    json_string (fp, c->ev);
+    json_string (fp, ev);
+    if (target) {
+      fprintf (fp, ",\"target\":");
+      json_string (fp, target);
+    }
     fprintf (fp, "}\n");
     return;
   }
   fprintf (fp, "%-5s %-28s %s (spec: %s)\n", verdict_names[v], p->id,
            p->rule, p->section);
-  if (c->ev[0])
-    fprintf (fp, "      %s\n", c->ev);
+  if (ev[0])
+    fprintf (fp, "      %s\n", ev);
   fflush (fp);
 }
 
@@ -2199,7 +2216,8 @@ print_header (FILE *fp, bool json, const struct ctx *c,
  */
 static void
 print_summary (FILE *fp, bool json, const unsigned counts[5],
-               bool interrupted, const char *tls_not_tested)
+               bool interrupted, const char *tls_not_tested,
+               const char *target)
 {
   unsigned total = counts[0] + counts[1] + counts[2] + counts[3] + counts[4];
 
@@ -2212,6 +2230,10 @@ print_summary (FILE *fp, bool json, const unsigned counts[5],
     if (tls_not_tested) {
       fprintf (fp, ",\"tls_not_tested\":");
       json_string (fp, tls_not_tested);
+    }
+    if (target) {
+      fprintf (fp, ",\"target\":");
+      json_string (fp, target);
     }
     fprintf (fp, "}\n");
     return;
@@ -2273,49 +2295,271 @@ run_probe (struct ctx *c, const struct probe *p)
   return v;
 }
 
-int
-run_check (struct session *user, struct args *a, int first_id)
+/* ------------------------------------------------------ the runner */
+
+/* A probe's outcome, kept until it is printed in catalogue order. */
+struct probe_result {
+  enum verdict v;
+  char ev[1400];
+  double secs;                  /* wall time */
+  bool done;
+  bool retry;                   /* could not connect while others ran */
+};
+
+/* One target's audit. */
+struct target_run {
+  struct session *settings;     /* the user's settings, with this target */
+  const char *name;             /* as given */
+  const char *export;           /* --export, or NULL */
+  struct args *a;
+  int first_id;
+  int jobs;
+  bool json;
+  bool several;                 /* one of several targets */
+  FILE *out;
+  /* What came of it. */
+  int status;                   /* CMD_OK, CMD_FAILED, CHECK_INTERRUPTED */
+  bool ran;                     /* discovery worked */
+  char error[512];              /* why it could not run */
+  char mode[64];
+  unsigned counts[5];
+  bool not_tested;
+  double secs;
+  const struct probe **list;
+  size_t n;
+  struct probe_result *res;
+};
+
+/* The probes of one target that run in parallel, each on a session of
+ * its own (threads: the engine's calls block, each with its timeout,
+ * so a probe stays the plain sequence of exchanges it is).
+ */
+struct pool {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  const struct ctx *base;       /* what discovery learned */
+  const struct session *settings;
+  struct target_run *tr;
+  size_t next;                  /* the next probe to take */
+  int running;
+};
+
+static double
+now_secs (void)
+{
+  return transport_now_ms () / 1000.0;
+}
+
+/* Runs probe P on a session of its own, with what discovery learned. */
+static void
+run_probe_alone (const struct ctx *base, const struct session *settings,
+                 const struct probe *p, struct probe_result *res)
+{
+  struct session s;
+  struct ctx c = *base;
+  double t0 = now_secs ();
+
+  session_init (&s);
+  session_copy_settings (&s, settings);
+  s.cfg.timeout_ms = base->wait_ms;
+  s.sink = audit_sink (&c.rec);
+  c.s = &s;
+  c.connect_failed = false;
+  res->v = run_probe (&c, p);
+  res->retry = c.connect_failed && res->v == V_ERROR;
+  snprintf (res->ev, sizeof res->ev, "%s", c.ev);
+  res->secs = now_secs () - t0;
+  session_free (&s);
+}
+
+static void *
+pool_worker (void *arg)
+{
+  struct pool *pl = arg;
+  struct target_run *tr = pl->tr;
+
+  pthread_mutex_lock (&pl->lock);
+  while (pl->next < tr->n && !transport_interrupted) {
+    size_t i = pl->next++;
+
+    pthread_mutex_unlock (&pl->lock);
+    run_probe_alone (pl->base, pl->settings, tr->list[i], &tr->res[i]);
+    pthread_mutex_lock (&pl->lock);
+    tr->res[i].done = true;
+    pthread_cond_broadcast (&pl->cond);
+  }
+  pl->running--;
+  pthread_cond_broadcast (&pl->cond);
+  pthread_mutex_unlock (&pl->lock);
+  return NULL;
+}
+
+/* Can the server serve two connections at once?  A server that serves
+ * one client at a time (qemu-nbd without -e) leaves the second one
+ * without a greeting.  A server command gets a server of its own for
+ * every connection: no limit.
+ */
+static bool
+serves_two (const struct ctx *base, const struct session *settings)
+{
+  struct session s1, s2;
+  int64_t t0;
+  bool ok;
+
+  if (settings->target.kind == TARGET_CMD)
+    return true;
+  session_init (&s1);
+  session_init (&s2);
+  session_copy_settings (&s1, settings);
+  session_copy_settings (&s2, settings);
+  s1.cfg.timeout_ms = base->wait_ms;
+  t0 = transport_now_ms ();
+  ok = session_connect (&s1) == 0;
+  /* The second greeting may take 20 times as long as the first, at
+   * least 100 ms: a server that gives none in that time is taken to
+   * serve one client at a time (the cost of being wrong: a slower
+   * audit, never another verdict).
+   */
+  s2.cfg.timeout_ms = (int) (transport_now_ms () - t0) * 20;
+  if (s2.cfg.timeout_ms < 100)
+    s2.cfg.timeout_ms = 100;
+  if (s2.cfg.timeout_ms > base->wait_ms)
+    s2.cfg.timeout_ms = base->wait_ms;
+  ok = ok && session_connect (&s2) == 0;
+  session_free (&s2);
+  session_free (&s1);
+  return ok;
+}
+
+/* The probes of TR, up to TR->jobs at once, printed in catalogue order
+ * as they complete: the output is the same as one probe at a time.
+ * A probe that could not connect while others ran is run again alone.
+ */
+static bool
+run_probes (struct target_run *tr, struct ctx *base)
+{
+  struct pool pl = { .base = base, .settings = base->s, .tr = tr };
+  pthread_t th[64];
+  int nth = 0, i;
+  size_t k;
+  bool interrupted = false;
+
+  pthread_mutex_init (&pl.lock, NULL);
+  pthread_cond_init (&pl.cond, NULL);
+  if (tr->jobs > 1 && tr->n > 1 && !serves_two (base, base->s)) {
+    if (!tr->json)
+      fprintf (stderr, "%s: check: %s serves one connection at a time: its "
+               "probes run one after another\n", out_where.progname,
+               tr->name);
+    tr->jobs = 1;
+  }
+  pl.running = tr->jobs < (int) tr->n ? tr->jobs : (int) tr->n;
+  if (pl.running > 64)
+    pl.running = 64;
+  if (tr->jobs > 1)
+    for (i = 0; i < pl.running; i++)
+      if (pthread_create (&th[nth], NULL, pool_worker, &pl) == 0)
+        nth++;
+  pl.running = nth;
+
+  for (k = 0; k < tr->n; k++) {
+    struct probe_result *r = &tr->res[k];
+
+    if (nth == 0)               /* one at a time, here */
+      run_probe_alone (base, base->s, tr->list[k], r);
+    else {
+      pthread_mutex_lock (&pl.lock);
+      while (!r->done && !(pl.running == 0 && pl.next <= k))
+        pthread_cond_wait (&pl.cond, &pl.lock);
+      pthread_mutex_unlock (&pl.lock);
+      if (!r->done)             /* interrupted before it started */
+        break;
+      if (r->retry) {
+        /* Wait until nothing else runs, then try it again alone. */
+        pthread_mutex_lock (&pl.lock);
+        while (pl.running > 0 && !transport_interrupted) {
+          pl.next = tr->n;      /* start nothing more */
+          pthread_cond_wait (&pl.cond, &pl.lock);
+        }
+        pthread_mutex_unlock (&pl.lock);
+        if (transport_interrupted)
+          break;
+        run_probe_alone (base, base->s, tr->list[k], r);
+        /* From here on, one at a time. */
+        for (i = 0; i < nth; i++)
+          pthread_join (th[i], NULL);
+        nth = 0;
+      }
+    }
+    if (transport_interrupted) {
+      /* Ctrl-C: the probe that was cut short says nothing about the
+       * server; the summary says what ran.
+       */
+      interrupted = true;
+      break;
+    }
+    tr->counts[r->v]++;
+    report (tr->out, tr->json, tr->several ? tr->name : NULL, r->ev,
+            tr->list[k], r->v);
+  }
+  pthread_mutex_lock (&pl.lock);
+  pl.next = tr->n;
+  pthread_mutex_unlock (&pl.lock);
+  for (i = 0; i < nth; i++)
+    pthread_join (th[i], NULL);
+  pthread_cond_destroy (&pl.cond);
+  pthread_mutex_destroy (&pl.lock);
+  return interrupted;
+}
+
+/* The probes named in A (all when none), in catalogue order. */
+static size_t
+select_probes (struct args *a, int first_id, const struct probe **list)
+{
+  const struct probe *p;
+  size_t n = 0;
+
+  for (p = probes; p->id; p++)
+    if (probe_selected (p, a, first_id))
+      list[n++] = p;
+  return n;
+}
+
+/* Audits one target: discovery, then its probes.  Its block goes to
+ * TR->out.
+ */
+static void
+audit_target (struct target_run *tr)
 {
   struct session audit;
   struct ctx c = { .s = &audit };
-  const struct probe *p;
-  unsigned counts[5] = { 0 };
-  const char *e = arg_opt (a, "--export");
-  bool json = shell.disp.json, interrupted = false, not_tested;
-  FILE *fp = a->out;
-  int i, ret;
+  bool interrupted;
+  double t0 = now_secs ();
+  const char *e = tr->export;
 
-  if (arg_opt (a, "--list")) {
-    print_list (fp, json);
-    return CMD_OK;
-  }
-  for (i = first_id; i < a->argc; i++) {
-    for (p = probes; p->id; p++)
-      if (strcmp (p->id, a->argv[i]) == 0)
-        break;
-    if (!p->id) {
-      cmd_error ("no probe \"%s\" (see `check --list')", a->argv[i]);
-      return CMD_USAGE;
-    }
-  }
-  if (user->target.kind == TARGET_NONE)
-    return cmd_error ("no target (use `connect TARGET' first, or nbdcli "
-                      "check TARGET)");
+  tr->list = xcalloc (sizeof probes / sizeof probes[0], sizeof *tr->list);
+  tr->n = select_probes (tr->a, tr->first_id, tr->list);
+  tr->res = xcalloc (tr->n ? tr->n : 1, sizeof *tr->res);
 
-  /* The audit runs on a session of its own, with the user's settings
+  /* The audit runs on sessions of its own, with the user's settings
    * and a sink that records flags instead of showing them.
    */
   session_init (&audit);
-  session_copy_settings (&audit, user);
+  session_copy_settings (&audit, tr->settings);
   audit.sink = audit_sink (&c.rec);
   c.export = e ? e : audit.cfg.default_export ? audit.cfg.default_export : "";
   if (audit.cfg.timeout_ms > 5000)
     audit.cfg.timeout_ms = 5000;
   if (discover (&c, e || audit.cfg.export_set_by_user
                 || audit.target.export_name) == -1) {
-    ret = cmd_error ("cannot probe the server: %s", c.ev);
+    snprintf (tr->error, sizeof tr->error, "cannot probe the server: %s",
+              c.ev);
+    tr->status = CMD_FAILED;
     goto out;
   }
+  tr->ran = true;
+  snprintf (tr->mode, sizeof tr->mode, "%s", c.oldstyle ? "oldstyle"
+            : !c.fixed ? "not fixed" : mode_names[c.mode]);
   /* Probes wait for a reply 20 times as long as the slowest reply of
    * discovery took, at least a second, at most the timeout: a server
    * that never answers costs about a second, not the whole timeout.
@@ -2324,42 +2568,454 @@ run_check (struct session *user, struct args *a, int first_id)
   if (c.wait_ms > audit.cfg.timeout_ms)
     c.wait_ms = audit.cfg.timeout_ms;
   audit.cfg.timeout_ms = c.wait_ms;
-  print_header (fp, json, &c, &audit);
-  for (p = probes; p->id && !interrupted; p++) {
-    enum verdict v;
-
-    if (!probe_selected (p, a, first_id))
-      continue;
-    if (transport_interrupted) {
-      interrupted = true;
-      break;
-    }
-    v = run_probe (&c, p);
-    if (transport_interrupted) {
-      /* Ctrl-C: the probe that was cut short says nothing about the
-       * server; the summary says what ran.
-       */
-      interrupted = true;
-      break;
-    }
-    counts[v]++;
-    report (fp, json, &c, p, v);
-  }
+  print_header (tr->out, tr->json, &c, &audit);
+  interrupted = run_probes (tr, &c);
   /* The audit's FLAG verdicts count once each, for the exit status. */
-  shell.audit_flags += counts[V_FLAG];
-  not_tested = c.tls_wanted && !c.can_tls;
-  print_summary (fp, json, counts, interrupted,
-                 not_tested ? c.tls_problem : NULL);
+  tr->not_tested = c.tls_wanted && !c.can_tls;
+  print_summary (tr->out, tr->json, tr->counts, interrupted,
+                 tr->not_tested ? c.tls_problem : NULL,
+                 tr->several ? tr->name : NULL);
   /* "Not tested" is not "passed": TLS that was asked for or offered but
    * could not be used makes the audit fail (status 1, unless a FLAG).
    */
-  ret = interrupted ? CHECK_INTERRUPTED
-    : counts[V_ERROR] || not_tested ? CMD_FAILED : CMD_OK;
+  tr->status = interrupted ? CHECK_INTERRUPTED
+    : tr->counts[V_ERROR] || tr->not_tested ? CMD_FAILED : CMD_OK;
  out:
   free (c.other_export);
   free (c.chosen_export);
   session_free (&audit);
-  return ret;
+  tr->secs = now_secs () - t0;
+}
+
+/* ----------------------------------------------------- many targets */
+
+/* The targets of a run: the command line's and --targets FILE's (one
+ * per line: a URI, HOST[:PORT], a socket path or [ CMD ARGS ]; `#'
+ * begins a comment).  Each becomes a session with the user's settings.
+ */
+struct target_list {
+  struct target_run *t;
+  size_t n;
+};
+
+static int
+add_target (struct target_list *tl, struct session *user, const char *name,
+            struct nbd_target *t)
+{
+  struct target_run *tr;
+
+  tl->t = xrealloc (tl->t, (tl->n + 1) * sizeof *tl->t);
+  tr = &tl->t[tl->n++];
+  memset (tr, 0, sizeof *tr);
+  tr->settings = xmalloc (sizeof *tr->settings);
+  session_init (tr->settings);
+  session_copy_settings (tr->settings, user);
+  session_set_target (tr->settings, t);
+  tr->name = xstrdup (name);
+  return 0;
+}
+
+static int
+read_targets_file (struct target_list *tl, struct session *user,
+                   const char *file)
+{
+  FILE *fp = fopen (file, "r");
+  char line[4096];
+  int lineno = 0;
+
+  if (!fp)
+    return cmd_error ("--targets %s: %s", file, strerror (errno));
+  while (fgets (line, sizeof line, fp)) {
+    char *p = line, *end, err[512];
+    struct nbd_target t;
+
+    lineno++;
+    p[strcspn (p, "\n")] = '\0';
+    if ((end = strchr (p, '#')) && (end == p || end[-1] == ' '
+                                    || end[-1] == '\t'))
+      *end = '\0';
+    while (*p == ' ' || *p == '\t')
+      p++;
+    end = p + strlen (p);
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+      *--end = '\0';
+    if (!*p)
+      continue;
+    if (*p == '[') {
+      /* [ CMD ARGS... ]: words separated by blanks. */
+      char *words[256], *w, *save = NULL;
+      int n = 0;
+
+      for (w = strtok_r (p, " \t", &save); w && n < 255;
+           w = strtok_r (NULL, " \t", &save))
+        words[n++] = w;
+      if (n < 3 || strcmp (words[0], "[") || strcmp (words[n - 1], "]")) {
+        fclose (fp);
+        return usage_error ("--targets %s:%d: a server command is written "
+                            "[ CMD ARGS... ]", file, lineno);
+      }
+      nbd_target_command (n - 2, words + 1, &t);
+    }
+    else if (nbd_parse_target (p, &t, err, sizeof err) == -1) {
+      fclose (fp);
+      return usage_error ("--targets %s:%d: %s", file, lineno, err);
+    }
+    {
+      char *d = nbd_target_describe (&t);
+      add_target (tl, user, d, &t);
+      free (d);
+    }
+  }
+  fclose (fp);
+  if (tl->n == 0)
+    return usage_error ("--targets %s: no target in it", file);
+  return CMD_OK;
+}
+
+/* Several targets at once: each audit writes its block into memory, and
+ * the blocks are printed in the order given.
+ */
+struct fleet {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  struct target_list *tl;
+  size_t next;
+  char **buf;
+  size_t *len;
+};
+
+static void *
+fleet_worker (void *arg)
+{
+  struct fleet *f = arg;
+
+  pthread_mutex_lock (&f->lock);
+  while (f->next < f->tl->n && !transport_interrupted) {
+    size_t i = f->next++;
+    struct target_run *tr = &f->tl->t[i];
+
+    pthread_mutex_unlock (&f->lock);
+    tr->out = open_memstream (&f->buf[i], &f->len[i]);
+    if (!tr->out)
+      abort ();
+    audit_target (tr);
+    if (!tr->ran) {
+      if (tr->json) {
+        fprintf (tr->out, "{\"event\":\"error\",\"message\":");
+        json_string (tr->out, tr->error);
+        fprintf (tr->out, ",\"command\":\"check\",\"target\":");
+        json_string (tr->out, tr->name);
+        fprintf (tr->out, "}\n");
+      }
+      else
+        fprintf (tr->out, "check %s: %s\n", tr->name, tr->error);
+    }
+    fclose (tr->out);
+    tr->out = NULL;
+    pthread_mutex_lock (&f->lock);
+    pthread_cond_broadcast (&f->cond);
+  }
+  pthread_mutex_unlock (&f->lock);
+  return NULL;
+}
+
+static void
+xml_attr (FILE *fp, const char *s)
+{
+  for (; s && *s; s++) {
+    unsigned char ch = *s;
+    switch (ch) {
+    case '&': fputs ("&amp;", fp); break;
+    case '<': fputs ("&lt;", fp); break;
+    case '>': fputs ("&gt;", fp); break;
+    case '"': fputs ("&quot;", fp); break;
+    case '\n': fputs ("&#10;", fp); break;
+    default:
+      if (ch < 0x20 && ch != '\t')
+        fprintf (fp, "&#x%x;", ch == 0 ? 0xfffd : ch);
+      else
+        fputc (ch, fp);
+    }
+  }
+}
+
+/* JUnit XML, as Jenkins, GitLab and GitHub test reporters read it: a
+ * testsuite per target, a testcase per probe.
+ */
+static int
+write_junit (const char *file, struct target_list *tl, bool strict)
+{
+  FILE *fp = fopen (file, "w");
+  size_t i, k;
+
+  if (!fp)
+    return cmd_error ("--junit %s: %s", file, strerror (errno));
+  fprintf (fp, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites "
+           "name=\"nbdcli check\">\n");
+  for (i = 0; i < tl->n; i++) {
+    struct target_run *tr = &tl->t[i];
+    unsigned fail = tr->counts[V_FLAG] + (strict ? tr->counts[V_WARN] : 0);
+
+    fprintf (fp, "  <testsuite name=\"");
+    xml_attr (fp, tr->name);
+    fprintf (fp, "\" tests=\"%u\" failures=\"%u\" errors=\"%u\" "
+             "skipped=\"%u\" time=\"%.3f\">\n",
+             tr->ran ? tr->counts[0] + tr->counts[1] + tr->counts[2]
+             + tr->counts[3] + tr->counts[4] : 1, fail,
+             tr->ran ? tr->counts[V_ERROR] : 1, tr->counts[V_SKIP],
+             tr->secs);
+    if (!tr->ran) {
+      fprintf (fp, "    <testcase classname=\"");
+      xml_attr (fp, tr->name);
+      fprintf (fp, "\" name=\"discovery\" time=\"%.3f\">\n      <error "
+               "message=\"", tr->secs);
+      xml_attr (fp, tr->error);
+      fprintf (fp, "\"/>\n    </testcase>\n");
+    }
+    for (k = 0; tr->ran && k < tr->n; k++) {
+      struct probe_result *r = &tr->res[k];
+      const struct probe *p = tr->list[k];
+      const char *tag = r->v == V_FLAG || (strict && r->v == V_WARN)
+        ? "failure" : r->v == V_ERROR ? "error" : r->v == V_SKIP
+        ? "skipped" : NULL;
+
+      if (!r->done && tr->status == CHECK_INTERRUPTED)
+        continue;
+      fprintf (fp, "    <testcase classname=\"");
+      xml_attr (fp, tr->name);
+      fprintf (fp, "\" name=\"%s\" time=\"%.3f\"", p->id, r->secs);
+      if (!tag && r->v != V_WARN) {
+        fprintf (fp, "/>\n");
+        continue;
+      }
+      fprintf (fp, ">\n");
+      if (tag) {
+        fprintf (fp, "      <%s type=\"%s\" message=\"", tag,
+                 verdict_names[r->v]);
+        xml_attr (fp, r->ev);
+        fprintf (fp, "\">");
+        xml_attr (fp, p->rule);
+        fprintf (fp, " (spec: ");
+        xml_attr (fp, p->section);
+        fprintf (fp, ")</%s>\n", tag);
+      }
+      else {                    /* a WARN without --strict: said, not failed */
+        fprintf (fp, "      <system-out>WARN: ");
+        xml_attr (fp, r->ev);
+        fprintf (fp, " (");
+        xml_attr (fp, p->rule);
+        fprintf (fp, "; spec: ");
+        xml_attr (fp, p->section);
+        fprintf (fp, ")</system-out>\n");
+      }
+      fprintf (fp, "    </testcase>\n");
+    }
+    fprintf (fp, "  </testsuite>\n");
+  }
+  fprintf (fp, "</testsuites>\n");
+  if (fclose (fp) == EOF)
+    return cmd_error ("--junit %s: %s", file, strerror (errno));
+  return CMD_OK;
+}
+
+/* The table after several targets: target, TLS mode, counts, time. */
+static void
+print_fleet_summary (FILE *fp, bool json, struct target_list *tl)
+{
+  size_t i;
+  int w = 6;                    /* the widest target name, whole */
+
+  for (i = 0; i < tl->n; i++)
+    if ((int) strlen (tl->t[i].name) > w)
+      w = strlen (tl->t[i].name);
+  if (!json)
+    fprintf (fp, "\n%-*s  %-26s %5s %5s %5s %5s %5s %8s\n", w, "target",
+             "TLS mode", "pass", "flag", "warn", "skip", "error", "time");
+  for (i = 0; i < tl->n; i++) {
+    struct target_run *tr = &tl->t[i];
+
+    if (json) {
+      fprintf (fp, "{\"event\":\"fleet_row\",\"target\":");
+      json_string (fp, tr->name);
+      fprintf (fp, ",\"ran\":%s,\"tls_mode\":", tr->ran ? "true" : "false");
+      json_string (fp, tr->ran ? tr->mode : NULL);
+      fprintf (fp, ",\"pass\":%u,\"flag\":%u,\"warn\":%u,\"skip\":%u,"
+               "\"error\":%u,\"tls_not_tested\":%s,\"seconds\":%.3f}\n",
+               tr->counts[V_PASS], tr->counts[V_FLAG], tr->counts[V_WARN],
+               tr->counts[V_SKIP], tr->counts[V_ERROR] + !tr->ran,
+               tr->not_tested ? "true" : "false", tr->secs);
+      continue;
+    }
+    fprintf (fp, "%-*s  %-26.26s %5u %5u %5u %5u %5u %7.2fs%s\n",
+             w, tr->name, tr->ran ? tr->mode : "(not reached)",
+             tr->counts[V_PASS], tr->counts[V_FLAG], tr->counts[V_WARN],
+             tr->counts[V_SKIP], tr->counts[V_ERROR] + !tr->ran, tr->secs,
+             tr->not_tested ? "  TLS not tested" : "");
+  }
+}
+
+static void
+free_targets (struct target_list *tl)
+{
+  size_t i;
+
+  for (i = 0; i < tl->n; i++) {
+    session_free (tl->t[i].settings);
+    free (tl->t[i].settings);
+    free ((char *) tl->t[i].name);
+    free (tl->t[i].list);
+    free (tl->t[i].res);
+  }
+  free (tl->t);
+}
+
+/* The number of probes (or targets) run at once. */
+#define DEFAULT_JOBS 4
+
+int
+run_check (struct session *user, struct args *a, int first_id)
+{
+  struct target_list tl = { 0 };
+  const char *e = arg_opt (a, "--export");
+  const char *jobs_opt = arg_opt (a, "--jobs");
+  const char *targets = arg_opt (a, "--targets");
+  const char *junit = arg_opt (a, "--junit");
+  bool json = shell.disp.json, strict = arg_opt (a, "--strict") != NULL;
+  FILE *fp = a->out;
+  uint32_t jobs = DEFAULT_JOBS;
+  int i, ret = CMD_OK, worst = CMD_OK;
+  size_t k;
+  const struct probe *p;
+  bool interrupted = false;
+
+  if (arg_opt (a, "--list")) {
+    print_list (fp, json);
+    return CMD_OK;
+  }
+  if (jobs_opt && (parse_u32 (jobs_opt, &jobs) == -1 || jobs < 1
+                   || jobs > 64))
+    return usage_error ("--jobs %s: expected a number from 1 to 64",
+                        jobs_opt);
+  /* Words after `check': probe ids, or more targets. */
+  for (i = first_id; i < a->argc; i++) {
+    struct nbd_target t;
+    char err[512];
+
+    for (p = probes; p->id; p++)
+      if (strcmp (p->id, a->argv[i]) == 0)
+        break;
+    if (p->id)
+      continue;
+    if (a->argv[i][0] != '/' && a->argv[i][0] != '.'
+        && !strchr (a->argv[i], ':'))
+      return usage_error ("no probe \"%s\" (see `check --list')",
+                          a->argv[i]);
+    if (nbd_parse_target (a->argv[i], &t, err, sizeof err) == -1)
+      return usage_error ("%s", err);
+    add_target (&tl, user, a->argv[i], &t);
+    a->argv[i] = (char *) "";   /* not a probe id */
+  }
+  if (targets && read_targets_file (&tl, user, targets) != CMD_OK) {
+    free_targets (&tl);
+    return CMD_USAGE;
+  }
+  if (tl.n > 0 && user->target.kind != TARGET_NONE) {
+    /* The session's own target comes first. */
+    struct nbd_target t;
+    char *d = nbd_target_describe (&user->target);
+
+    nbd_target_copy (&t, &user->target);
+    tl.t = xrealloc (tl.t, (tl.n + 1) * sizeof *tl.t);
+    memmove (tl.t + 1, tl.t, tl.n * sizeof *tl.t);
+    {
+      struct target_list one = { 0 };
+      add_target (&one, user, d, &t);
+      tl.t[0] = one.t[0];
+      free (one.t);
+      tl.n++;
+    }
+    free (d);
+  }
+  if (tl.n == 0) {
+    if (user->target.kind == TARGET_NONE)
+      return cmd_error ("no target (use `connect TARGET' first, or nbdcli "
+                        "check TARGET)");
+    {
+      struct nbd_target t;
+      char *d = nbd_target_describe (&user->target);
+
+      nbd_target_copy (&t, &user->target);
+      add_target (&tl, user, d, &t);
+      free (d);
+    }
+  }
+  for (k = 0; k < tl.n; k++) {
+    tl.t[k].export = e;
+    tl.t[k].a = a;
+    tl.t[k].first_id = first_id;
+    tl.t[k].json = json;
+    tl.t[k].several = tl.n > 1;
+  }
+
+  if (tl.n == 1) {
+    /* One target: its block streams out as the probes finish. */
+    tl.t[0].jobs = jobs;
+    tl.t[0].out = fp;
+    audit_target (&tl.t[0]);
+    if (!tl.t[0].ran)
+      ret = cmd_error ("%s", tl.t[0].error);
+  }
+  else {
+    /* Several: up to JOBS targets at once, each probing one at a time
+     * when there are as many targets as jobs.
+     */
+    struct fleet f = { .tl = &tl };
+    pthread_t th[64];
+    size_t nth = 0, want = jobs < tl.n ? jobs : tl.n;
+
+    f.buf = xcalloc (tl.n, sizeof *f.buf);
+    f.len = xcalloc (tl.n, sizeof *f.len);
+    for (k = 0; k < tl.n; k++)
+      tl.t[k].jobs = jobs / want > 1 ? (int) (jobs / want) : 1;
+    pthread_mutex_init (&f.lock, NULL);
+    pthread_cond_init (&f.cond, NULL);
+    for (k = 0; k < want; k++)
+      if (pthread_create (&th[nth], NULL, fleet_worker, &f) == 0)
+        nth++;
+    if (nth == 0)
+      fleet_worker (&f);
+    for (k = 0; k < nth; k++)
+      pthread_join (th[k], NULL);
+    pthread_cond_destroy (&f.cond);
+    pthread_mutex_destroy (&f.lock);
+    for (k = 0; k < tl.n; k++) {
+      if (f.buf[k])
+        fwrite (f.buf[k], 1, f.len[k], fp);
+      free (f.buf[k]);
+    }
+    free (f.buf);
+    free (f.len);
+    print_fleet_summary (fp, json, &tl);
+  }
+  fflush (fp);
+
+  for (k = 0; k < tl.n; k++) {
+    struct target_run *tr = &tl.t[k];
+    int st = tr->ran ? tr->status : CMD_FAILED;
+
+    /* The audit's FLAG verdicts count once each, for the exit status. */
+    shell.audit_flags += tr->counts[V_FLAG];
+    if (st == CHECK_INTERRUPTED)
+      interrupted = true;
+    else if (st != CMD_OK)
+      worst = CMD_FAILED;
+  }
+  if (junit && write_junit (junit, &tl, strict) != CMD_OK)
+    worst = CMD_FAILED;
+  free_targets (&tl);
+  if (ret != CMD_OK)
+    return ret;
+  return interrupted ? CHECK_INTERRUPTED : worst;
 }
 
 static int
@@ -2382,7 +3038,8 @@ do_check (struct session *s, struct args *a)
 const struct command check_commands[] = {
   {
     .name = "check",
-    .args = "[--list] [--export NAME] [PROBE...]",
+    .args = "[--list] [--export NAME] [--jobs N] [--targets FILE] "
+            "[--junit FILE] [--strict] [TARGET... | PROBE...]",
     .summary = "audit the server's negotiation and TLS handling, probe by probe",
     .help = "Learns the server's TLS mode (none, selective, forced), its exports\n"
             "and what it offers, then runs each probe of the catalogue on a fresh\n"
@@ -2400,7 +3057,7 @@ const struct command check_commands[] = {
             "to its width; in a pipe the probe and its evidence are one line each.\n"
             "Ctrl-C stops the audit: the summary of what ran says \"interrupted\"\n"
             "(exit status 130 for nbdcli check).",
-    .opts = "--list --export=",
+    .opts = "--list --export= --jobs= --targets= --junit= --strict",
     .max_args = -1,
     .run = do_check,
   },

@@ -77,12 +77,15 @@ file_exists (const char *dir, const char *name, char *out, size_t outlen)
 /* Where the trust came from, for a verification failure's cause: set
  * by load_credentials.  CA_FILE is DIR/ca-cert.pem (loaded or not).
  */
-static enum {
+/* Per thread: sessions in several threads (a parallel audit) each load
+ * their own credentials.
+ */
+static _Thread_local enum {
   CA_SYSTEM_NO_CREDS,           /* no --tls-certificates: system CAs */
   CA_SYSTEM_NO_FILE,            /* DIR without ca-cert.pem: system CAs */
   CA_FILE,                      /* DIR/ca-cert.pem */
 } ca_source;
-static char ca_path[4096];
+static _Thread_local char ca_path[4096];
 
 /* The advice after every verification failure: the credentials first,
  * turning verification off last, with its risk.

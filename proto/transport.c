@@ -238,11 +238,10 @@ child_add (pid_t pid)
 {
   size_t i;
 
+  /* Atomic: sessions in several threads start servers at once. */
   for (i = 0; i < MAX_CHILDREN; i++)
-    if (children[i] == 0) {
-      children[i] = pid;
+    if (__sync_bool_compare_and_swap (&children[i], 0, pid))
       return;
-    }
 }
 
 static void
@@ -251,8 +250,7 @@ child_remove (pid_t pid)
   size_t i;
 
   for (i = 0; i < MAX_CHILDREN; i++)
-    if (children[i] == pid)
-      children[i] = 0;
+    __sync_bool_compare_and_swap (&children[i], pid, 0);
 }
 
 static void

@@ -351,15 +351,17 @@ EOF
 chmod +x "$tmp/wrap"
 # How many connections the discovery makes: one probe costs one more.
 rm -f "$tmp/count"
-audit count 0 check [ "$tmp/wrap" ] abort
+audit count 0 check --jobs 1 [ "$tmp/wrap" ] abort
 d=$(( $(cat "$tmp/count") - 1 ))
-# The probes run in catalogue order: notls-options, info-go-consistent
-# (connection d+2: the crash), disc (d+3: the hang), abort.
+# The probes run in catalogue order, one at a time (--jobs 1, so the
+# connections are numbered in that order): notls-options,
+# info-go-consistent (connection d+2: the crash), disc (d+3: the hang),
+# abort.
 rm -f "$tmp/count"
 echo $((d + 2)) >"$tmp/crash-at"
 echo $((d + 3)) >"$tmp/hang-at"
 start=$SECONDS
-audit crash 1 -t 1 check [ "$tmp/wrap" ] abort disc info-go-consistent notls-options
+audit crash 1 -t 1 check --jobs 1 [ "$tmp/wrap" ] abort disc info-go-consistent notls-options
 elapsed=$((SECONDS - start))
 [ "$elapsed" -lt 15 ] || fail "a hanging probe cost ${elapsed}s"
 [ "$(cat "$tmp/count")" = $((d + 4)) ] || fail "not every probe got its connection"
@@ -374,7 +376,7 @@ assert_grep -x '4 probes: 2 pass, 0 flag, 0 warn, 0 skip, 2 error' "$out"
 rm -f "$tmp/count"
 echo $((d + 1)) >"$tmp/crash-at"
 echo 0 >"$tmp/hang-at"
-audit crash-unknown 3 check [ "$tmp/wrap" ] unknown-option abort
+audit crash-unknown 3 check --jobs 1 [ "$tmp/wrap" ] unknown-option abort
 expect_row "$out" FLAG unknown-option 'option 0x1234 with 7 bytes: the server closed the connection'
 expect_row "$out" PASS abort
 
