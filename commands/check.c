@@ -1391,39 +1391,37 @@ p_read_past_end (struct ctx *c)
                             "the end of the export");
 }
 
+/* A request the client should not send (an unknown command or flag):
+ * it SHOULD fail with NBD_EINVAL; a server may also hard-disconnect.
+ */
 static enum verdict
-p_unknown_command (struct ctx *c)
-{
-  struct xresult res;
-
-  if (go_connection (c, false) == -1)
-    return V_ERROR;
-  c->malformed = true;          /* a server may also hard-disconnect */
-  if (send_request (c, 0x1f, 0, 0, 0, &res) == -1) {
-    if (c->s->phase == PHASE_DISCONNECTED && c->s->err.kind == ERR_CLOSED)
-      return conclude (c, V_PASS, "command 31: the server closed the "
-                       "connection (tolerable)");
-    return conclude (c, V_ERROR, "command 31: %s", c->s->err.msg);
-  }
-  return judge_should_fail (c, &res, NBD_EINVAL, "command 31 (unknown)");
-}
-
-static enum verdict
-p_unknown_command_flag (struct ctx *c)
+judge_bad_request (struct ctx *c, uint16_t type, uint16_t flags,
+                   uint64_t len, const char *what)
 {
   struct xresult res;
 
   if (go_connection (c, false) == -1)
     return V_ERROR;
   c->malformed = true;
-  if (send_request (c, NBD_CMD_READ, 0x8000, 0, small_length (c), &res)
-      == -1) {
+  if (send_request (c, type, flags, 0, len, &res) == -1) {
     if (c->s->phase == PHASE_DISCONNECTED && c->s->err.kind == ERR_CLOSED)
-      return conclude (c, V_PASS, "READ with flag 0x8000: the server closed "
-                       "the connection (tolerable)");
-    return conclude (c, V_ERROR, "READ with flag 0x8000: %s", c->s->err.msg);
+      return conclude (c, V_PASS, "%s: the server closed the connection "
+                       "(tolerable)", what);
+    return conclude (c, V_ERROR, "%s: %s", what, c->s->err.msg);
   }
-  return judge_should_fail (c, &res, NBD_EINVAL,
+  return judge_should_fail (c, &res, NBD_EINVAL, what);
+}
+
+static enum verdict
+p_unknown_command (struct ctx *c)
+{
+  return judge_bad_request (c, 0x1f, 0, 0, "command 31 (unknown)");
+}
+
+static enum verdict
+p_unknown_command_flag (struct ctx *c)
+{
+  return judge_bad_request (c, NBD_CMD_READ, 0x8000, small_length (c),
                             "a READ with the unknown flag 0x8000");
 }
 
