@@ -2548,8 +2548,12 @@ audit_target (struct target_run *tr)
   c.export = e ? e : audit.cfg.default_export ? audit.cfg.default_export : "";
   if (audit.cfg.timeout_ms > 5000)
     audit.cfg.timeout_ms = 5000;
+  /* An empty export in the URI is no choice: "" is the default export,
+   * which a server may not have.
+   */
   if (discover (&c, e || audit.cfg.export_set_by_user
-                || audit.target.export_name) == -1) {
+                || (audit.target.export_name && *audit.target.export_name))
+      == -1) {
     snprintf (tr->error, sizeof tr->error, "cannot probe the server: %s",
               c.ev);
     tr->status = CMD_FAILED;

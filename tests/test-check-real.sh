@@ -355,6 +355,15 @@ if [ "$have_ns" = yes ]; then
     expect_forced_skipped "$f" 'none \(NOTLS\)'
     expect_set "$f" FLAG client-flags-unknown option-data info-go-consistent
     expect_set "$f" ERROR
+    # The URI names no export and nbd-server has no default one: the
+    # audit takes the first export LIST names, says so, and no ERROR
+    # comes from the choice.
+    audit ns-none-default 3 -t 2 check "nbd+unix:///?socket=$tmp/ns-none.sock"
+    ns_reap "${ns_pids[none]}"
+    assert_grep -E '^check .*; export "alpha", also "beta";' "$out"
+    assert_grep -x '      the server has no default export: auditing "alpha", the first that NBD_OPT_LIST names (--export chooses)' "$out"
+    expect_set "$out" ERROR
+    expect_set "$out" FLAG client-flags-unknown option-data info-go-consistent
 
     # --- force_tls on one export: SELECTIVETLS.  The export "plain"
     # is served with and without TLS; nbdcli may use TLS (credentials)
