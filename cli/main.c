@@ -236,26 +236,298 @@ list_commands (void)
       printf ("%s\n", c->name);
 }
 
+/* What the command line asks for. */
+struct run {
+  struct action *acts;          /* -c and -f, in order */
+  size_t nacts;
+  char **av;                    /* the words but "[ SERVER-CMD ... ]" */
+  int ac;
+  char **server;                /* SERVER-CMD ARGS..., or NULL */
+  int nserver;
+  const char *target;
+  bool check_mode, check_list, check_targets;
+  char *check_optname[9], *check_optval[9]; /* check's own options */
+  int ncheck_opts;
+  int first_id;                 /* the first word after the target */
+  bool quiet, list_flags;
+  const char *pcap_path, *pcap_plain_path, *keylog_path;
+  const char *record_path, *replay_path;
+  char **ignore;                /* --ignore FIELD... */
+  size_t nignore;
+};
+
+/* "[ SERVER-CMD ARGS... ]" is taken out before option parsing: all of
+ * it belongs to the server.
+ */
+static void
+split_server_command (int argc, char **argv, struct run *r)
+{
+  int i;
+
+  r->av = xcalloc (argc + 1, sizeof (char *));
+  r->acts = xcalloc (argc + 1, sizeof *r->acts);
+  r->ignore = xcalloc (argc + 1, sizeof *r->ignore);
+  for (i = 0; i < argc; i++) {
+    if (i > 0 && !r->server && strcmp (argv[i], "[") == 0) {
+      int j;
+      for (j = i + 1; j < argc && strcmp (argv[j], "]") != 0; j++)
+        ;
+      if (j >= argc) {
+        exit_usage ("\"[\" without a matching \"]\"");
+      }
+      if (j == i + 1) {
+        exit_usage ("empty server command \"[ ]\"");
+      }
+      r->server = argv + i + 1;
+      r->nserver = j - i - 1;
+      i = j;
+      continue;
+    }
+    r->av[r->ac++] = argv[i];
+  }
+
+}
+
+/* The options, into R and the session's settings. */
+static void
+parse_options (struct run *r, struct session *s)
+{
+  int c;
+  bool b;
+
+  r->av[0] = (char *) out_where.progname;
+  opterr = 0;                   /* errors are reported by usage_error */
+  while ((c = getopt_long (r->ac, r->av, ":c:f:t:qVh", long_opts, NULL)) != -1) {
+    switch (c) {
+    case 'c':
+    case 'f':
+      r->acts[r->nacts].kind = c;
+      r->acts[r->nacts++].arg = optarg;
+      break;
+    case 't':
+      if (apply_setting (s, "timeout", optarg) != CMD_OK)
+        exit (CMD_USAGE);
+      break;
+    case OPT_CLIENT_FLAGS:
+      if (apply_setting (s, "client-flags", optarg) != CMD_OK)
+        exit (CMD_USAGE);
+      break;
+    case OPT_TLS_CERTS:
+      apply_setting (s, "tls-certificates", optarg);
+      break;
+    case OPT_TLS_PSK:
+      apply_setting (s, "tls-psk", optarg);
+      break;
+    case OPT_TLS_USER:
+      apply_setting (s, "tls-username", optarg);
+      break;
+    case OPT_TLS_HOST:
+      apply_setting (s, "tls-hostname", optarg);
+      break;
+    case OPT_TLS_VERIFY:
+      /* --tls-verify-peer no as well as --tls-verify-peer=no. */
+      if (!optarg && optind < r->ac && nbd_parse_bool (r->av[optind], &b) == 0)
+        optarg = r->av[optind++];
+      if (apply_setting (s, "tls-verify-peer", optarg ? optarg : "yes")
+          != CMD_OK)
+        exit (CMD_USAGE);
+      break;
+    case OPT_JSON:
+      shell.disp.json = true;
+      break;
+    case 'q':
+      r->quiet = true;
+      break;
+    case OPT_EXPORT:
+      apply_setting (s, "export", optarg);
+      break;
+    case OPT_LIST:
+      r->check_list = true;
+      break;
+    /* check's own options, handed to it as `check --NAME VALUE'. */
+    case OPT_JOBS:
+    case OPT_TARGETS:
+    case OPT_JUNIT:
+    case OPT_STRICT:
+      if (r->ncheck_opts < 8) {
+        r->check_optname[r->ncheck_opts] = (char *)
+          (c == OPT_JOBS ? "--jobs" : c == OPT_TARGETS ? "--targets"
+           : c == OPT_JUNIT ? "--junit" : "--strict");
+        r->check_optval[r->ncheck_opts++] = c == OPT_STRICT ? NULL : optarg;
+      }
+      if (c == OPT_TARGETS)
+        r->check_targets = true;
+      break;
+    case OPT_TRACE:
+      /* --trace, --trace=hex, --trace hex, --trace=off, ... */
+      if (!optarg && optind < r->ac
+          && (strcasecmp (r->av[optind], "hex") == 0
+              || nbd_parse_bool (r->av[optind], &b) == 0))
+        optarg = r->av[optind++];
+      if (!optarg)
+        shell.disp.trace = 1;
+      else if (strcasecmp (optarg, "hex") == 0)
+        shell.disp.trace = 2;
+      else if (nbd_parse_bool (optarg, &b) == 0)
+        shell.disp.trace = b;
+      else {
+        exit_usage ("--trace=%s: expected hex, or " NBD_BOOL_WORDS, optarg);
+      }
+      break;
+    case OPT_DUMP_CONFIG:
+      printf ("version=%s\nlineedit=%s\ntls=gnutls\nsanitizers=%s\n",
+              PACKAGE_VERSION, le_name (), SANITIZED ? "yes" : "no");
+      exit (0);
+    case OPT_LIST_COMMANDS:
+      list_commands ();
+      exit (0);
+    case OPT_LIST_FLAGS:
+      r->list_flags = true;
+      break;
+    case OPT_PCAP:
+      r->pcap_path = optarg;
+      break;
+    case OPT_PCAP_PLAIN:
+      r->pcap_plain_path = optarg;
+      break;
+    case OPT_KEYLOG:
+      r->keylog_path = optarg;
+      break;
+    case OPT_RECORD:
+      r->record_path = optarg;
+      break;
+    case OPT_REPLAY:
+      r->replay_path = optarg;
+      break;
+    case OPT_IGNORE:
+      r->ignore[r->nignore++] = optarg;
+      break;
+    case 'V':
+      printf ("nbdcli %s\n", PACKAGE_VERSION);
+      exit (0);
+    case 'h':
+      usage (stdout, 0);
+    case ':':
+      if (optopt && optopt < CHAR_MAX && strncmp (r->av[optind - 1], "--", 2))
+        exit_usage ("option -%c needs a value", optopt);
+      exit_usage ("option %s needs a value", r->av[optind - 1]);
+    default:
+      if (optopt && optopt < CHAR_MAX)
+        exit_usage ("unknown option -%c", optopt);
+      exit_usage ("unknown or ambiguous option %s", r->av[optind - 1]);
+    }
+  }
+}
+
+/* What must be in place before anything happens: --quiet's stdout,
+ * --list-flags, colour and the evidence files.
+ */
+static void
+prepare_output (struct run *r)
+{
+  /* --quiet: standard output carries only what `get' prints; the
+   * exchange goes to /dev/null (errors still go to stderr).  With --json
+   * every line is an event anyway: nothing to hide.
+   */
+  if (r->quiet && !shell.disp.json) {
+    int keep, null;
+
+    fflush (stdout);
+    keep = fcntl (STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+    null = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (keep == -1 || null == -1 || !(get_output = fdopen (keep, "w"))
+        || dup2 (null, STDOUT_FILENO) == -1) {
+      perror ("nbdcli: --quiet");
+      exit (CMD_FAILED);
+    }
+    close (null);
+    setvbuf (get_output, NULL, _IOLBF, 0);
+  }
+  if (r->list_flags) {
+    print_flag_list (stdout, shell.disp.json);
+    exit (0);
+  }
+  /* Colour only for a person: a terminal, no NO_COLOR, no JSON. */
+  shell.disp.color = isatty (1) && !getenv ("NO_COLOR") && !shell.disp.json
+    && getenv ("TERM") && strcmp (getenv ("TERM"), "dumb") != 0;
+  /* The evidence files, opened before anything happens. */
+  {
+    char err[512];
+
+    if ((r->pcap_path && pcap_open (&shell.disp.pcap, r->pcap_path, false, err,
+                                 sizeof err) == -1)
+        || (r->pcap_plain_path && pcap_open (&shell.disp.pcap_plain,
+                                          r->pcap_plain_path, true, err,
+                                          sizeof err) == -1)
+        || (r->keylog_path && keylog_open (&shell.disp.keylog, r->keylog_path, err,
+                                        sizeof err) == -1)) {
+      out_where.cmd = NULL;
+      cmd_error ("%s", err);
+      exit (CMD_FAILED);
+    }
+    atexit (close_evidence);
+  }
+}
+
+/* nbdcli check TARGET... [PROBE...]: the audit instead of a session. */
+static int
+run_check_mode (struct run *r, struct session *s)
+{
+  struct args a = { 0 };
+  int status;
+  char *opt_list = (char *) "--list";
+  char *argv_check[256];
+  bool quoted[256] = { false };
+  int n = 0, k;
+  struct nbd_target t;
+  char err[512];
+
+  argv_check[n++] = (char *) "check";
+  for (k = r->first_id; k < r->ac && n < 255; k++)
+    argv_check[n++] = r->av[k];
+  argv_check[n] = NULL;
+  a.out = stdout;
+  a.argc = n;
+  a.argv = argv_check;
+  a.quoted = quoted;
+  if (r->check_list) {
+    r->check_optname[r->ncheck_opts] = opt_list;
+    r->check_optval[r->ncheck_opts++] = NULL;
+  }
+  a.nopts = r->ncheck_opts;
+  a.optname = r->check_optname;
+  a.optval = r->check_optval;
+  if (!r->check_list && (r->server || r->target || !r->check_targets)) {
+    if (r->server)
+      nbd_target_command (r->nserver, r->server, &t);
+    else if (!r->target) {
+      exit_usage ("check: no target");
+    }
+    else if (nbd_parse_target (r->target, &t, err, sizeof err) == -1) {
+      exit_usage ("%s", err);
+    }
+    session_set_target (s, &t);
+  }
+  out_where.cmd = "check";
+  {
+    /* Ctrl-C stops the audit, which then prints what ran. */
+    struct sigaction sa = { .sa_handler = on_check_sigint };
+    sigemptyset (&sa.sa_mask);
+    sigaction (SIGINT, &sa, NULL);
+  }
+  status = run_check (s, &a, 1);
+  if (status != CMD_USAGE && status != 130 && shell.audit_flags > 0)
+    status = 3;
+  return status;
+}
+
 int
 main (int argc, char *argv[])
 {
   struct session s;
-  struct action *acts;
-  size_t nacts = 0;
-  char **av, **server = NULL;
-  int ac = 0, nserver = 0, i, c, status = CMD_OK;
-  const char *target = NULL;
-  bool connect_failed = false, check_list = false, check_mode = false;
-  char *check_optname[9], *check_optval[9];
-  int ncheck_opts = 0;
-  bool check_targets = false;
-  bool quiet = false, list_flags = false;
-  const char *pcap_path = NULL, *pcap_plain_path = NULL, *keylog_path = NULL;
-  const char *record_path = NULL, *replay_path = NULL;
-  char **ignore;
-  size_t nignore = 0;
-  int first_id = 0;
-  bool b;
+  struct run run = { 0 }, *r = &run;
+  int i, status = CMD_OK;
+  bool connect_failed = false;
 
   signal (SIGPIPE, SIG_IGN);
   catch_fatal_signals ();
@@ -278,321 +550,91 @@ main (int argc, char *argv[])
       shell.disp.json = true;
   }
 
-  /* "[ SERVER-CMD ARGS... ]" is taken out before option parsing: all of
-   * it belongs to the server.
-   */
-  av = xcalloc (argc + 1, sizeof (char *));
-  acts = xcalloc (argc + 1, sizeof *acts);
-  ignore = xcalloc (argc + 1, sizeof *ignore);
-  for (i = 0; i < argc; i++) {
-    if (i > 0 && !server && strcmp (argv[i], "[") == 0) {
-      int j;
-      for (j = i + 1; j < argc && strcmp (argv[j], "]") != 0; j++)
-        ;
-      if (j >= argc) {
-        exit_usage ("\"[\" without a matching \"]\"");
-      }
-      if (j == i + 1) {
-        exit_usage ("empty server command \"[ ]\"");
-      }
-      server = argv + i + 1;
-      nserver = j - i - 1;
-      i = j;
-      continue;
-    }
-    av[ac++] = argv[i];
-  }
-
-  av[0] = (char *) out_where.progname;
-  opterr = 0;                   /* errors are reported by usage_error */
-  while ((c = getopt_long (ac, av, ":c:f:t:qVh", long_opts, NULL)) != -1) {
-    switch (c) {
-    case 'c':
-    case 'f':
-      acts[nacts].kind = c;
-      acts[nacts++].arg = optarg;
-      break;
-    case 't':
-      if (apply_setting (&s, "timeout", optarg) != CMD_OK)
-        exit (CMD_USAGE);
-      break;
-    case OPT_CLIENT_FLAGS:
-      if (apply_setting (&s, "client-flags", optarg) != CMD_OK)
-        exit (CMD_USAGE);
-      break;
-    case OPT_TLS_CERTS:
-      apply_setting (&s, "tls-certificates", optarg);
-      break;
-    case OPT_TLS_PSK:
-      apply_setting (&s, "tls-psk", optarg);
-      break;
-    case OPT_TLS_USER:
-      apply_setting (&s, "tls-username", optarg);
-      break;
-    case OPT_TLS_HOST:
-      apply_setting (&s, "tls-hostname", optarg);
-      break;
-    case OPT_TLS_VERIFY:
-      /* --tls-verify-peer no as well as --tls-verify-peer=no. */
-      if (!optarg && optind < ac && nbd_parse_bool (av[optind], &b) == 0)
-        optarg = av[optind++];
-      if (apply_setting (&s, "tls-verify-peer", optarg ? optarg : "yes")
-          != CMD_OK)
-        exit (CMD_USAGE);
-      break;
-    case OPT_JSON:
-      shell.disp.json = true;
-      break;
-    case 'q':
-      quiet = true;
-      break;
-    case OPT_EXPORT:
-      apply_setting (&s, "export", optarg);
-      break;
-    case OPT_LIST:
-      check_list = true;
-      break;
-    /* check's own options, handed to it as `check --NAME VALUE'. */
-    case OPT_JOBS:
-    case OPT_TARGETS:
-    case OPT_JUNIT:
-    case OPT_STRICT:
-      if (ncheck_opts < 8) {
-        check_optname[ncheck_opts] = (char *)
-          (c == OPT_JOBS ? "--jobs" : c == OPT_TARGETS ? "--targets"
-           : c == OPT_JUNIT ? "--junit" : "--strict");
-        check_optval[ncheck_opts++] = c == OPT_STRICT ? NULL : optarg;
-      }
-      if (c == OPT_TARGETS)
-        check_targets = true;
-      break;
-    case OPT_TRACE:
-      /* --trace, --trace=hex, --trace hex, --trace=off, ... */
-      if (!optarg && optind < ac
-          && (strcasecmp (av[optind], "hex") == 0
-              || nbd_parse_bool (av[optind], &b) == 0))
-        optarg = av[optind++];
-      if (!optarg)
-        shell.disp.trace = 1;
-      else if (strcasecmp (optarg, "hex") == 0)
-        shell.disp.trace = 2;
-      else if (nbd_parse_bool (optarg, &b) == 0)
-        shell.disp.trace = b;
-      else {
-        exit_usage ("--trace=%s: expected hex, or " NBD_BOOL_WORDS, optarg);
-      }
-      break;
-    case OPT_DUMP_CONFIG:
-      printf ("version=%s\nlineedit=%s\ntls=gnutls\nsanitizers=%s\n",
-              PACKAGE_VERSION, le_name (), SANITIZED ? "yes" : "no");
-      exit (0);
-    case OPT_LIST_COMMANDS:
-      list_commands ();
-      exit (0);
-    case OPT_LIST_FLAGS:
-      list_flags = true;
-      break;
-    case OPT_PCAP:
-      pcap_path = optarg;
-      break;
-    case OPT_PCAP_PLAIN:
-      pcap_plain_path = optarg;
-      break;
-    case OPT_KEYLOG:
-      keylog_path = optarg;
-      break;
-    case OPT_RECORD:
-      record_path = optarg;
-      break;
-    case OPT_REPLAY:
-      replay_path = optarg;
-      break;
-    case OPT_IGNORE:
-      ignore[nignore++] = optarg;
-      break;
-    case 'V':
-      printf ("nbdcli %s\n", PACKAGE_VERSION);
-      exit (0);
-    case 'h':
-      usage (stdout, 0);
-    case ':':
-      if (optopt && optopt < CHAR_MAX && strncmp (av[optind - 1], "--", 2))
-        exit_usage ("option -%c needs a value", optopt);
-      exit_usage ("option %s needs a value", av[optind - 1]);
-    default:
-      if (optopt && optopt < CHAR_MAX)
-        exit_usage ("unknown option -%c", optopt);
-      exit_usage ("unknown or ambiguous option %s", av[optind - 1]);
-    }
-  }
-  /* --quiet: standard output carries only what `get' prints; the
-   * exchange goes to /dev/null (errors still go to stderr).  With --json
-   * every line is an event anyway: nothing to hide.
-   */
-  if (quiet && !shell.disp.json) {
-    int keep, null;
-
-    fflush (stdout);
-    keep = fcntl (STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
-    null = open ("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (keep == -1 || null == -1 || !(get_output = fdopen (keep, "w"))
-        || dup2 (null, STDOUT_FILENO) == -1) {
-      perror ("nbdcli: --quiet");
-      exit (CMD_FAILED);
-    }
-    close (null);
-    setvbuf (get_output, NULL, _IOLBF, 0);
-  }
-  if (list_flags) {
-    print_flag_list (stdout, shell.disp.json);
-    exit (0);
-  }
-  /* Colour only for a person: a terminal, no NO_COLOR, no JSON. */
-  shell.disp.color = isatty (1) && !getenv ("NO_COLOR") && !shell.disp.json
-    && getenv ("TERM") && strcmp (getenv ("TERM"), "dumb") != 0;
-  /* The evidence files, opened before anything happens. */
-  {
-    char err[512];
-
-    if ((pcap_path && pcap_open (&shell.disp.pcap, pcap_path, false, err,
-                                 sizeof err) == -1)
-        || (pcap_plain_path && pcap_open (&shell.disp.pcap_plain,
-                                          pcap_plain_path, true, err,
-                                          sizeof err) == -1)
-        || (keylog_path && keylog_open (&shell.disp.keylog, keylog_path, err,
-                                        sizeof err) == -1)) {
-      out_where.cmd = NULL;
-      cmd_error ("%s", err);
-      exit (CMD_FAILED);
-    }
-    atexit (close_evidence);
-  }
+  split_server_command (argc, argv, r);
+  parse_options (r, &s);
+  prepare_output (r);
   /* The one place where the session's sink is chosen. */
   display_attach (&shell.disp, &s);
 
-  if (optind < ac && strcmp (av[optind], "check") == 0) {
-    check_mode = true;
+  if (optind < r->ac && strcmp (r->av[optind], "check") == 0) {
+    r->check_mode = true;
     optind++;
   }
-  if (optind < ac && !(check_mode && (server || check_list)))
-    target = av[optind++];
-  first_id = optind;
-  if ((!check_mode && optind < ac) || (target && server)) {
-    exit_usage ("more than one target: %s and %s", target ? target : "[ ... ]",
-                 optind < ac ? av[optind] : "[ ... ]");
+  if (optind < r->ac && !(r->check_mode && (r->server || r->check_list)))
+    r->target = r->av[optind++];
+  r->first_id = optind;
+  if ((!r->check_mode && optind < r->ac) || (r->target && r->server)) {
+    exit_usage ("more than one target: %s and %s", r->target ? r->target : "[ ... ]",
+                 optind < r->ac ? r->av[optind] : "[ ... ]");
   }
 
-  if (nignore && !replay_path)
+  if (r->nignore && !r->replay_path)
     exit_usage ("--ignore is for --replay");
-  if (replay_path && (check_mode || nacts || record_path))
+  if (r->replay_path && (r->check_mode || r->nacts || r->record_path))
     exit_usage ("--replay runs the recording's commands: no %s",
-                check_mode ? "check" : nacts ? "-c or -f" : "--record");
+                r->check_mode ? "check" : r->nacts ? "-c or -f" : "--record");
   /* The target as `connect' takes it: for recordings and --replay. */
-  if (server) {
-    char **w = xcalloc (nserver + 3, sizeof *w);
+  if (r->server) {
+    char **w = xcalloc (r->nserver + 3, sizeof *w);
 
     w[0] = (char *) "[";
-    memcpy (w + 1, server, nserver * sizeof *w);
-    w[nserver + 1] = (char *) "]";
-    shell.connect_words = quote_words (nserver + 2, w);
+    memcpy (w + 1, r->server, r->nserver * sizeof *w);
+    w[r->nserver + 1] = (char *) "]";
+    shell.connect_words = quote_words (r->nserver + 2, w);
     free (w);
   }
-  else if (target)
-    shell.connect_words = quote_words (1, (char **) &target);
+  else if (r->target)
+    shell.connect_words = quote_words (1, (char **) &r->target);
 
-  if (replay_path) {
-    if (target) {
+  if (r->replay_path) {
+    if (r->target) {
       /* Checked now: a bad target is a usage error before anything. */
       struct nbd_target t;
       char err[512];
 
-      if (nbd_parse_target (target, &t, err, sizeof err) == -1)
+      if (nbd_parse_target (r->target, &t, err, sizeof err) == -1)
         exit_usage ("%s", err);
       nbd_target_free (&t);
     }
-    status = run_replay (&s, replay_path, shell.connect_words, ignore,
-                         nignore);
+    status = run_replay (&s, r->replay_path, shell.connect_words, r->ignore,
+                         r->nignore);
     if (status == CMD_FAILED)
       status = 1;
     session_free (&s);
     free (shell.connect_words);
-    free (av);
-    free (acts);
-    free (ignore);
+    free (r->av);
+    free (r->acts);
+    free (r->ignore);
     return status;
   }
-  free (ignore);
+  free (r->ignore);
 
-  if (record_path && check_mode)
+  if (r->record_path && r->check_mode)
     exit_usage ("--record records a session, not check");
 
-  if (check_mode) {
-    /* nbdcli check TARGET [PROBE...]: the audit instead of a session. */
-    struct args a = { 0 };
-    char *opt_list = (char *) "--list";
-    char *argv_check[256];
-    bool quoted[256] = { false };
-    int n = 0, k;
-    struct nbd_target t;
-    char err[512];
-
-    argv_check[n++] = (char *) "check";
-    for (k = first_id; k < ac && n < 255; k++)
-      argv_check[n++] = av[k];
-    argv_check[n] = NULL;
-    a.out = stdout;
-    a.argc = n;
-    a.argv = argv_check;
-    a.quoted = quoted;
-    if (check_list) {
-      check_optname[ncheck_opts] = opt_list;
-      check_optval[ncheck_opts++] = NULL;
-    }
-    a.nopts = ncheck_opts;
-    a.optname = check_optname;
-    a.optval = check_optval;
-    if (!check_list && (server || target || !check_targets)) {
-      if (server)
-        nbd_target_command (nserver, server, &t);
-      else if (!target) {
-        exit_usage ("check: no target");
-      }
-      else if (nbd_parse_target (target, &t, err, sizeof err) == -1) {
-        exit_usage ("%s", err);
-      }
-      session_set_target (&s, &t);
-    }
-    out_where.cmd = "check";
-    {
-      /* Ctrl-C stops the audit, which then prints what ran. */
-      struct sigaction sa = { .sa_handler = on_check_sigint };
-      sigemptyset (&sa.sa_mask);
-      sigaction (SIGINT, &sa, NULL);
-    }
-    status = run_check (&s, &a, 1);
-    if (status != CMD_USAGE && status != 130 && shell.audit_flags > 0)
-      status = 3;
+  if (r->check_mode) {
+    status = run_check_mode (r, &s);
     session_free (&s);
-    free (av);
-    free (acts);
+    free (r->av);
+    free (r->acts);
     return status;
   }
 
-  if (target || server) {
+  if (r->target || r->server) {
     struct nbd_target t;
     char err[512];
 
-    if (server)
-      nbd_target_command (nserver, server, &t);
-    else if (nbd_parse_target (target, &t, err, sizeof err) == -1) {
+    if (r->server)
+      nbd_target_command (r->nserver, r->server, &t);
+    else if (nbd_parse_target (r->target, &t, err, sizeof err) == -1) {
       exit_usage ("%s", err);
     }
     session_set_target (&s, &t);
-    if (record_path) {
+    if (r->record_path) {
       /* The connection is the recording's first command. */
       char *line;
 
-      open_recording (&s, record_path);
+      open_recording (&s, r->record_path);
       if (asprintf (&line, "connect %s", shell.connect_words) == -1)
         abort ();
       record_command (&shell.disp.rec, line);
@@ -602,24 +644,24 @@ main (int argc, char *argv[])
       connect_failed = true;
   }
 
-  if (record_path && !shell.disp.rec.fp)
-    open_recording (&s, record_path);
+  if (r->record_path && !shell.disp.rec.fp)
+    open_recording (&s, r->record_path);
 
-  if (nacts == 0 && isatty (0)) {
+  if (r->nacts == 0 && isatty (0)) {
     run_interactive (&s);
     status = CMD_OK;
   }
   else if (connect_failed)
     status = CMD_FAILED;
-  else if (nacts == 0)
+  else if (r->nacts == 0)
     status = run_stream (&s, stdin, "<stdin>");
   else {
     size_t k;
-    for (k = 0; k < nacts && !shell.quit; k++) {
-      int r = acts[k].kind == 'c' ? run_line (&s, acts[k].arg)
-        : run_file (&s, acts[k].arg);
-      if (r != CMD_OK && shell.errexit) {
-        status = r;
+    for (k = 0; k < r->nacts && !shell.quit; k++) {
+      int st = r->acts[k].kind == 'c' ? run_line (&s, r->acts[k].arg)
+        : run_file (&s, r->acts[k].arg);
+      if (st != CMD_OK && shell.errexit) {
+        status = st;
         break;
       }
     }
@@ -632,7 +674,7 @@ main (int argc, char *argv[])
     status = 3;
   fflush (stdout);
   session_free (&s);
-  free (av);
-  free (acts);
+  free (r->av);
+  free (r->acts);
   return status;
 }
