@@ -21,6 +21,7 @@ const struct command *const command_groups[] = {
   conn_commands,
   opt_commands,
   xmit_commands,
+  multiconn_commands,
   check_commands,
   session_commands,
   NULL
@@ -158,6 +159,7 @@ dispatch (struct session *s, int argc, char **argv, const bool *quoted)
 
   if (argc == 0)
     return CMD_OK;
+  s = shell_session (s);
   c = find_command (argv[0]);
   if (!c) {
     out_where.cmd = NULL;

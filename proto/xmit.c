@@ -469,8 +469,15 @@ read_data_chunk (struct session *s, struct inflight *e, uint8_t *h,
   dlen = hdr->length - 8;
   if (!keep)
     return read_data (s, e, ext ? 2 : 1, off, dlen, false);
-  return read_data (s, e, ext ? 2 : 1, off, dlen,
-                    place (s, e, off, dlen, "OFFSET_DATA"));
+  if (place (s, e, off, dlen, "OFFSET_DATA"))
+    return read_data (s, e, ext ? 2 : 1, off, dlen, true);
+  /* Outside the request, or over data already kept: shown, counted as
+   * received, never written.
+   */
+  if (read_data (s, e, ext ? 2 : 1, off, dlen, false) == -1)
+    return -1;
+  e->res.data_bytes += dlen;
+  return 0;
 }
 
 /* Judges a chunk other than OFFSET_DATA, whose payload P was read whole.
@@ -654,6 +661,16 @@ first_part (struct session *s, struct inflight *e, int form)
   e->answered = true;
 }
 
+/* One request in flight, waited for (not sent with --async), nothing
+ * of its reply seen yet: a reply with another cookie can only be meant
+ * for it (it is flagged, and its data not kept).
+ */
+static bool
+sole_sync (const struct session *s)
+{
+  return s->nflight == 1 && !s->flight[0]->answered && !s->flight[0]->async;
+}
+
 /* Whom a message with COOKIE is for.  *KEEP is false when it is taken
  * for the only request in flight although its cookie is another: its
  * data then never reaches the output.  NULL: nobody's (flagged).
@@ -675,7 +692,7 @@ route (struct session *s, uint64_t cookie, bool *keep,
              "to that cookie (%s)", cookie, cmd_name ((*was)->type));
     return NULL;
   }
-  if (s->nflight == 1 && !s->flight[0]->answered) {
+  if (sole_sync (s)) {
     e = s->flight[0];
     ev_flag (s, F_COOKIE_MISMATCH,
              "reply cookie %" PRIu64 ", request cookie %" PRIu64 " (the "
@@ -719,8 +736,7 @@ handle_simple (struct session *s, const uint8_t *first4)
     return session_io_failed (s, io, "simple reply");
   nbd_decode_simple_reply (h, &hdr);
   e = find_entry (s, hdr.cookie);
-  if (!e && s->nflight == 1 && !s->flight[0]->answered
-      && !find_answered (s, hdr.cookie))
+  if (!e && sole_sync (s) && !find_answered (s, hdr.cookie))
     ev_reply_hdr (s, &hdr, 0, s->flight[0]->type, false);
   else
     ev_reply_hdr (s, &hdr, 0, e ? e->type : -1, tagged (s, e));
@@ -817,8 +833,7 @@ handle_chunk (struct session *s, const uint8_t *first4, bool ext)
     nbd_decode_structured_hdr (h, &hdr);
   done = hdr.flags & NBD_REPLY_FLAG_DONE;
   e = find_entry (s, hdr.cookie);
-  if (!e && s->nflight == 1 && !s->flight[0]->answered
-      && !find_answered (s, hdr.cookie))
+  if (!e && sole_sync (s) && !find_answered (s, hdr.cookie))
     ev_reply_hdr (s, &hdr, ext ? 2 : 1, s->flight[0]->type, false);
   else
     ev_reply_hdr (s, &hdr, ext ? 2 : 1, e ? e->type : -1, tagged (s, e));
@@ -1233,4 +1248,25 @@ session_request (struct session *s, const struct xreq *r,
   }
   /* The newest request with this cookie is ours. */
   return wait_for (s, s->send_seq, res);
+}
+
+bool
+session_judge_multi_conn (struct session *s, const char *other,
+                          uint64_t offset, const uint8_t *want,
+                          const uint8_t *got, size_t len)
+{
+  size_t i;
+
+  for (i = 0; i < len && want[i] == got[i]; i++)
+    ;
+  if (i == len)
+    return true;
+  if (s->cur.tflags & NBD_FLAG_CAN_MULTI_CONN)
+    ev_flag (s, F_MULTI_CONN_NOT_SHARED,
+             "NBD_FLAG_CAN_MULTI_CONN is advertised, but after a write of %zu "
+             "bytes at offset %" PRIu64 " and a FLUSH on this connection, a "
+             "read on %s returns other data (first difference at byte %zu: "
+             "0x%02x, written 0x%02x)", len, offset, other, i, got[i],
+             want[i]);
+  return false;
 }

@@ -106,6 +106,15 @@ extern bool session_in_flight (const struct session *s, uint64_t cookie);
 extern int session_request (struct session *s, const struct xreq *r,
                             struct xresult *res);
 
+/* After this connection wrote WANT at OFFSET and flushed, a read on
+ * another connection (named OTHER) returned GOT: with
+ * NBD_FLAG_CAN_MULTI_CONN advertised they must be the same (flagged on
+ * S when not).  Returns whether they are.
+ */
+extern bool session_judge_multi_conn (struct session *s, const char *other,
+                                      uint64_t offset, const uint8_t *want,
+                                      const uint8_t *got, size_t len);
+
 /* The maximum payload to use for one request. */
 extern uint64_t session_max_payload (const struct session *s);
 
