@@ -116,9 +116,7 @@ session_forget_inflight (struct session *s, bool say)
 {
   size_t i;
 
-  if (s->nflight == 0)
-    return;
-  if (say) {
+  if (say && s->nflight > 0) {
     char list[256];
     size_t len = 0;
 

@@ -175,8 +175,8 @@ EOF
         wait_for_file "$tmp/nbds.pid"
         cleanup_fn kill_pid "$(cat "$tmp/nbds.pid")"
         wait_for_socket "$sock"
+        # nbd-server daemonizes: the cleanup stops it (by its pid file).
         matrix nbd-server "nbd+unix:///disk?socket=$sock"
-        kill_pid "$(cat "$tmp/nbds.pid")"
     else
         note "SKIP SERVER nbd-server: does not start ($(tail -n 1 "$tmp/nbds.log"))"
     fi
