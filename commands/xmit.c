@@ -722,7 +722,9 @@ const struct command xmit_commands[] = {
     .help = "Shows the replies that have already arrived, then lists the requests\n"
             "still waiting for (part of) their reply: cookie, command, offset,\n"
             "length and how long ago each was sent.  The prompt shows how many\n"
-            "requests are in flight, e.g. nbd[transmission sr 2 in flight]>.",
+            "requests are in flight, e.g. nbd[transmission sr 2 in flight]>.\n"
+            "TAB completion offers `inflight' only while requests are in flight\n"
+            "(inf<TAB> completes `info' otherwise).",
     .flags = CMD_TEXT,
     .max_args = 0,
     .run = do_inflight,
