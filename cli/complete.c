@@ -148,6 +148,11 @@ add_for_letter (struct cands *c, char letter, const char *word)
   case 'C':
     for (g = command_groups; *g; g++)
       for (cmd = *g; cmd->name; cmd++) {
+        /* `inflight' is offered only while requests are in flight, so
+         * that inf<TAB> still completes `info'.
+         */
+        if (strcmp (cmd->name, "inflight") == 0 && (!s || s->nflight == 0))
+          continue;
         add (c, word, cmd->name);
         if (cmd->alias)
           add (c, word, cmd->alias);

@@ -670,9 +670,11 @@ main (int argc, char *argv[])
   if (status == CMD_OK && !shell.interactive)
     status = shell.worst;
 
-  if (status != CMD_USAGE && (s.nflags > 0 || shell.audit_flags > 0))
+  if (status != CMD_USAGE && (s.nflags > 0 || shell.audit_flags > 0
+                              || shell_other_flags (&s) > 0))
     status = 3;
   fflush (stdout);
+  shell_free_conns ();
   session_free (&s);
   free (r->av);
   free (r->acts);

@@ -13,7 +13,7 @@ extern int run_line (struct session *s, const char *line);
 extern int run_file (struct session *s, const char *path);
 extern int run_stream (struct session *s, void *fp, const char *name);
 extern int run_interactive (struct session *s);
-extern char *make_prompt (const struct session *s);
+extern char *make_prompt (struct session *s);
 
 /* cli/replay.c: TARGET as `connect' takes it, or NULL for the
  * recorded one; IGNORE: lists of fields or events not compared.

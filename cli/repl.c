@@ -15,6 +15,7 @@
 #include "lineedit.h"
 #include "nbdcli.h"
 #include "tokenize.h"
+#include "xmit.h"
 
 /* Runs the commands of one line.  Returns the status of the first
  * failing command that stops the run (or 0); in interactive mode
@@ -111,17 +112,25 @@ run_file (struct session *s, const char *path)
   return r;
 }
 
+/* nbd[PHASE tls sr eh N in flight]>, with nbd:NAME[...]> when the
+ * shell holds several connections.
+ */
 char *
-make_prompt (const struct session *s)
+make_prompt (struct session *main)
 {
-  char buf[128];
+  char buf[192], fl[32] = "";
+  const struct session *s = shell_session (main);
   const char *ph = s->phase == PHASE_DISCONNECTED ? "disconnected"
     : s->phase == PHASE_OPTIONS ? "negotiating" : "transmission";
+  const char *name = shell_conn_name ();
 
-  snprintf (buf, sizeof buf, "nbd[%s%s%s%s]> ", ph,
+  if (s->nflight)
+    snprintf (fl, sizeof fl, " %zu in flight", s->nflight);
+  snprintf (buf, sizeof buf, "nbd%s%s[%s%s%s%s%s]> ", name ? ":" : "",
+            name ? name : "", ph,
             s->tls_up ? " tls" : "",
             s->phase != PHASE_DISCONNECTED && s->cur.sr ? " sr" : "",
-            s->phase != PHASE_DISCONNECTED && s->cur.eh ? " eh" : "");
+            s->phase != PHASE_DISCONNECTED && s->cur.eh ? " eh" : "", fl);
   return xstrdup (buf);
 }
 
@@ -204,7 +213,7 @@ static struct session *repl_session;
 static char **
 repl_complete (const char *line_to_cursor, const char *word)
 {
-  return complete_line (repl_session, line_to_cursor, word);
+  return complete_line (shell_session (repl_session), line_to_cursor, word);
 }
 
 int
@@ -229,8 +238,16 @@ run_interactive (struct session *s)
   repl_session = s;
   le_set_completer (repl_complete);
   while (!shell.quit && !fatal_pending) {
-    char *prompt = make_prompt (s);
+    char *prompt;
     char *line;
+
+    /* Replies to requests in flight that arrived meanwhile are shown
+     * before the prompt.
+     */
+    transport_interrupted = 0;
+    if (shell_session (s)->nflight > 0)
+      session_poll (shell_session (s));
+    prompt = make_prompt (s);
 
     transport_interrupted = 0;
     le_sigint_pending = 0;

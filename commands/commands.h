@@ -94,6 +94,43 @@ extern const char *const set_names[];
 
 /* commands/conn.c, shared with main. */
 extern int target_from_words (int argc, char **argv, struct nbd_target *t);
+/* The session commands act on: the current connection (MAIN, the
+ * shell's own session, until another is chosen).
+ */
+extern struct session *shell_session (struct session *main);
+/* The name of the current connection when there are several, or NULL. */
+extern const char *shell_conn_name (void);
+/* Flags raised on every connection but MAIN's. */
+extern unsigned shell_other_flags (const struct session *main);
+/* Closes and frees the connections the shell opened. */
+extern void shell_free_conns (void);
+
+/* commands/multiconn.c: NBD_FLAG_CAN_MULTI_CONN on two connections to
+ * the same export, A and B, both in transmission: a write and FLUSH on
+ * A must be read back on B.  For the session command and the audit.
+ */
+enum mc_verdict {
+  MC_PASS,                      /* advertised, and B read what A wrote */
+  MC_FLAG,                      /* advertised, and B did not (flagged on A) */
+  MC_NOT_ADVERTISED,            /* not advertised: nothing to judge */
+  MC_ERROR,                     /* a request failed: no verdict */
+};
+extern enum mc_verdict multi_conn_verdict (struct session *a,
+                                           struct session *b,
+                                           uint64_t offset, char *why,
+                                           size_t whylen);
+extern const struct command multiconn_commands[];
+
+/* Several connections in one shell: each its own session (model,
+ * flags, requests in flight).  The first is the shell's own session,
+ * named "main"; `connect --name NAME' adds more, `use NAME' switches.
+ */
+#define MAX_CONNS 16
+struct conn_entry {
+  char *name;
+  struct session *s;
+  bool owned;                   /* allocated here (not main's) */
+};
 
 /* The shell's state, shared by the commands and the shell. */
 struct shell {
@@ -105,6 +142,8 @@ struct shell {
   unsigned audit_flags;         /* FLAG verdicts of `check' runs */
   struct display disp;          /* text or JSON, colour, trace, evidence */
   char *connect_words;          /* the last target, as `connect' takes it */
+  struct conn_entry conns[MAX_CONNS];
+  size_t nconns, current;
   /* Hooks into the shell above. */
   int (*run_file) (struct session *s, const char *path);
   char **(*complete_line) (struct session *s, const char *line_to_cursor,

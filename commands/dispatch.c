@@ -21,6 +21,7 @@ const struct command *const command_groups[] = {
   conn_commands,
   opt_commands,
   xmit_commands,
+  multiconn_commands,
   check_commands,
   session_commands,
   NULL
@@ -153,11 +154,12 @@ dispatch (struct session *s, int argc, char **argv, const bool *quoted)
 {
   const struct command *c;
   struct args a = { 0 };
-  bool no_more_opts = false;
+  bool no_more_opts = false, async_amp = false;
   int i, r, npos;
 
   if (argc == 0)
     return CMD_OK;
+  s = shell_session (s);
   c = find_command (argv[0]);
   if (!c) {
     out_where.cmd = NULL;
@@ -166,10 +168,25 @@ dispatch (struct session *s, int argc, char **argv, const bool *quoted)
   }
   out_where.cmd = c->name;
 
-  a.argv = xcalloc (argc + 1, sizeof (char *));
-  a.quoted = xcalloc (argc + 1, sizeof (bool));
-  a.optname = xcalloc (argc + 1, sizeof (char *));
-  a.optval = xcalloc (argc + 1, sizeof (char *));
+  /* A trailing `&' (unquoted) is --async for the commands that take it. */
+  if (argc > 1 && !quoted[argc - 1] && strcmp (argv[argc - 1], "&") == 0
+      && !(c->flags & CMD_WORDS)) {
+    bool tv;
+
+    if (!known_opt (c, "--async", &tv)) {
+      cmd_error ("`&' (send without waiting) only follows a transmission "
+                 "command");
+      return CMD_USAGE;
+    }
+    argc--;
+    async_amp = true;
+  }
+  a.argv = xcalloc (argc + 2, sizeof (char *));
+  a.quoted = xcalloc (argc + 2, sizeof (bool));
+  a.optname = xcalloc (argc + 2, sizeof (char *));
+  a.optval = xcalloc (argc + 2, sizeof (char *));
+  if (async_amp)
+    a.optname[a.nopts++] = xstrdup ("--async");
   a.argv[a.argc++] = argv[0];
   for (i = 1; i < argc; i++) {
     const char *w = argv[i];

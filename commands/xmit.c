@@ -49,10 +49,18 @@ cmd_flags (struct args *a, uint16_t *flags)
   return CMD_OK;
 }
 
+/* One request: waited for, or with --async (or a trailing `&') sent
+ * and left in flight; its replies are shown when they arrive.
+ */
 static int
-run (struct session *s, struct xreq *r)
+run (struct session *s, struct args *a, struct xreq *r)
 {
   struct xresult res;
+
+  if (arg_opt (a, "--async")) {
+    r->async = true;
+    return session_send_request (s, r, NULL) == 0 ? CMD_OK : CMD_FAILED;
+  }
   return session_request (s, r, &res) == 0 ? CMD_OK : CMD_FAILED;
 }
 
@@ -76,29 +84,105 @@ check_bounds (struct session *s, struct args *a, uint64_t off, uint64_t len)
                     off, len, size, human_size (size, b1, sizeof b1));
 }
 
-/* Sends piece N of NTOTAL of a split transfer.  An error reply to one
- * piece stops the transfer: the summary says where, and the command
- * fails.  (A single request's error reply is a result, not a failure.)
+/* A split transfer keeps up to DEPTH requests in flight; replies may
+ * come in any order, but each piece knows its place in the file.  An
+ * error reply to one piece stops the transfer (what is in flight is
+ * still read): the summary says where, and the command fails.  (A
+ * single request's error reply is a result, not a failure.)
  */
+#define DEPTH_MAX 64
+#define DEPTH_DEFAULT 8
+
+struct piece {
+  uint64_t cookie, offset, n;
+  struct xresult res;
+};
+
+struct xfer {
+  struct piece q[DEPTH_MAX];
+  size_t head, count, depth;
+  uint64_t ntotal;
+  bool failed;                  /* a piece failed: send no more */
+  uint64_t fail_offset, fail_n;
+  uint32_t fail_errval;
+  bool fail_foreign;
+};
+
 static int
-run_piece (struct session *s, struct xreq *r, uint64_t n, uint64_t ntotal)
+xfer_depth (struct session *s, struct args *a, size_t *depth)
 {
-  struct xresult res = { 0 };
+  const char *v = arg_opt (a, "--inflight");
+  uint64_t n;
+
+  *depth = DEPTH_DEFAULT;
+  if (v) {
+    if (parse_u64 (v, &n) == -1 || n < 1 || n > DEPTH_MAX)
+      return usage_error ("--inflight %s: a number from 1 to %d", v,
+                          DEPTH_MAX);
+    *depth = n;
+  }
+  return CMD_OK;
+}
+
+/* Sends R as piece N; it joins the queue. */
+static int
+xfer_send (struct session *s, struct xfer *x, struct xreq *r, uint64_t n)
+{
+  struct piece *p = &x->q[(x->head + x->count) % DEPTH_MAX];
+
+  memset (p, 0, sizeof *p);
+  p->offset = r->offset;
+  p->n = n;
+  r->result = &p->res;
+  if (session_send_request (s, r, &p->cookie) == -1)
+    return CMD_FAILED;
+  x->count++;
+  return CMD_OK;
+}
+
+/* Waits for the oldest piece in the queue. */
+static int
+xfer_reap (struct session *s, struct xfer *x)
+{
+  struct piece *p = &x->q[x->head];
+
+  if (!p->res.complete && session_in_flight (s, p->cookie)
+      && session_wait (s, p->cookie, NULL) != 0)
+    return CMD_FAILED;
+  if (!p->res.complete)
+    return CMD_FAILED;          /* the connection is gone (reported) */
+  if ((p->res.error || p->res.foreign) && !x->failed) {
+    x->failed = true;
+    x->fail_offset = p->offset;
+    x->fail_n = p->n;
+    x->fail_errval = p->res.errval;
+    x->fail_foreign = !p->res.error;
+  }
+  x->head = (x->head + 1) % DEPTH_MAX;
+  x->count--;
+  return CMD_OK;
+}
+
+static int
+xfer_summary (const struct xfer *x)
+{
   const char *name;
 
-  if (session_request (s, r, &res) != 0)
-    return CMD_FAILED;
-  if (!res.error || ntotal <= 1)
+  if (!x->failed || (x->ntotal <= 1 && !x->fail_foreign))
     return CMD_OK;
-  name = nbd_name_of (nbd_error_names, res.errval);
+  if (x->fail_foreign)
+    return cmd_error ("stopped at offset %" PRIu64 ": the reply to request %"
+                      PRIu64 " of %" PRIu64 " carried another cookie; its "
+                      "data was not kept", x->fail_offset, x->fail_n,
+                      x->ntotal);
+  name = nbd_name_of (nbd_error_names, x->fail_errval);
   if (name)
-    cmd_error ("stopped at offset %" PRIu64 ": request %" PRIu64 " of %"
-               PRIu64 " failed with %s", r->offset, n, ntotal, name);
-  else
-    cmd_error ("stopped at offset %" PRIu64 ": request %" PRIu64 " of %"
-               PRIu64 " failed with error %" PRIu32, r->offset, n, ntotal,
-               res.errval);
-  return CMD_FAILED;
+    return cmd_error ("stopped at offset %" PRIu64 ": request %" PRIu64
+                      " of %" PRIu64 " failed with %s", x->fail_offset,
+                      x->fail_n, x->ntotal, name);
+  return cmd_error ("stopped at offset %" PRIu64 ": request %" PRIu64 " of %"
+                    PRIu64 " failed with error %" PRIu32, x->fail_offset,
+                    x->fail_n, x->ntotal, x->fail_errval);
 }
 
 /* Long reads and writes go in pieces: at most the export's maximum
@@ -135,38 +219,62 @@ check_split (struct session *s, struct args *a, uint64_t len, uint64_t *piece)
 static int
 do_read (struct session *s, struct args *a)
 {
-  uint64_t off, len, piece, done = 0, n = 0, ntotal;
+  uint64_t off, len, piece, done = 0, n = 0;
   const char *out = arg_opt (a, "--out");
   struct xreq r = { .type = NBD_CMD_READ };
+  struct xfer x = { .head = 0 };
   FILE *fp = NULL;
   int ret = CMD_OK;
 
   if (num_arg (a, 1, &off) || num_arg (a, 2, &len)
-      || cmd_flags (a, &r.flags))
+      || cmd_flags (a, &r.flags) || xfer_depth (s, a, &x.depth))
     return CMD_USAGE;
   if (check_bounds (s, a, off, len) != CMD_OK
       || check_split (s, a, len, &piece) != CMD_OK)
     return CMD_FAILED;
+  if (arg_opt (a, "--async") && len > piece)
+    return usage_error ("--async sends one request: %" PRIu64 " bytes "
+                        "would be split (at most %" PRIu64 ")", len, piece);
   if (out) {
     fp = fopen (out, "w");
     if (!fp)
       return cmd_error ("%s: %s", out, strerror (errno));
     r.out = fp;
+    /* A pipe takes the data in order: one request at a time. */
+    if (lseek (fileno (fp), 0, SEEK_CUR) == -1 && errno == ESPIPE)
+      x.depth = 1;
+  }
+  if (arg_opt (a, "--async")) {
+    r.offset = off;
+    r.length = len;
+    ret = run (s, a, &r);
+    if (fp)
+      fclose (fp);              /* the engine keeps its own descriptor */
+    return ret;
   }
   if (len == 0)
     piece = 0;
-  ntotal = piece ? (len + piece - 1) / piece : 1;
+  x.ntotal = piece ? (len + piece - 1) / piece : 1;
   do {
-    uint64_t k = len - done < piece ? len - done : piece;
-    r.offset = off + done;
-    r.length = k;
-    r.out_base = done;
-    if (run_piece (s, &r, ++n, ntotal) != CMD_OK) {
-      ret = CMD_FAILED;
-      break;
+    while (!x.failed && x.count < x.depth && (done < len || n == 0)
+           && s->phase == PHASE_TRANSMISSION) {
+      uint64_t k = len - done < piece ? len - done : piece;
+      r.offset = off + done;
+      r.length = k;
+      r.out_base = done;
+      if (xfer_send (s, &x, &r, ++n) != CMD_OK) {
+        ret = CMD_FAILED;
+        break;
+      }
+      done += k;
     }
-    done += k;
-  } while (done < len && s->phase == PHASE_TRANSMISSION);
+    if (ret != CMD_OK || x.count == 0)
+      break;
+    if (xfer_reap (s, &x) != CMD_OK)
+      ret = CMD_FAILED;
+  } while (ret == CMD_OK);
+  if (ret == CMD_OK)
+    ret = xfer_summary (&x);
   if (fp && fclose (fp) == EOF) {
     cmd_error ("%s: %s", out, strerror (errno));
     ret = CMD_FAILED;
@@ -197,17 +305,19 @@ read_full (int fd, uint8_t *buf, size_t n)
 static int
 do_write (struct session *s, struct args *a)
 {
-  uint64_t off, piece, done = 0, len, n = 0, ntotal;
+  uint64_t off, piece, done = 0, len, n = 0;
   const char *file = arg_opt (a, "--file");
   const char *pat = arg_opt (a, "--pattern");
   const char *lenopt = arg_opt (a, "--length");
   struct bytes data = { 0 };
   struct xreq r = { .type = NBD_CMD_WRITE };
+  struct xfer x = { .head = 0 };
   uint8_t *buf = NULL;
   int fd = -1, i, ret = CMD_OK;
   uint32_t patbyte = 0;
 
-  if (num_arg (a, 1, &off) || cmd_flags (a, &r.flags))
+  if (num_arg (a, 1, &off) || cmd_flags (a, &r.flags)
+      || xfer_depth (s, a, &x.depth))
     return CMD_USAGE;
   if ((file != NULL) + (pat != NULL) + (a->argc > 2) != 1) {
     return usage_error ("give the data as words (hex, or a quoted string), "
@@ -264,26 +374,54 @@ do_write (struct session *s, struct args *a)
     if (pat)
       memset (buf, patbyte, piece);
   }
-  ntotal = piece ? (len + piece - 1) / piece : 1;
-  do {
-    uint64_t k = len - done < piece ? len - done : piece;
-
-    if (fd >= 0 && read_full (fd, buf, k) != k) {
-      ret = cmd_error ("%s: short read at %" PRIu64, file, done);
-      break;
+  if (s->cur.eh)
+    r.flags |= NBD_CMD_FLAG_PAYLOAD_LEN;
+  if (arg_opt (a, "--async")) {
+    if (len > piece)
+      ret = usage_error ("--async sends one request: %" PRIu64 " bytes "
+                         "would be split (at most %" PRIu64 ")", len, piece);
+    else if (fd >= 0 && read_full (fd, buf, len) != len)
+      ret = cmd_error ("%s: short read at 0", file);
+    else {
+      r.offset = off;
+      r.length = len;
+      r.payload = data.data ? data.data : buf;
+      r.payload_len = len;
+      ret = run (s, a, &r);
     }
-    r.offset = off + done;
-    r.length = k;
-    r.payload = data.data ? data.data + done : buf;
-    r.payload_len = k;
-    if (s->cur.eh)
-      r.flags |= NBD_CMD_FLAG_PAYLOAD_LEN;
-    if (run_piece (s, &r, ++n, ntotal) != CMD_OK) {
+    goto out;
+  }
+  x.ntotal = piece ? (len + piece - 1) / piece : 1;
+  do {
+    while (!x.failed && x.count < x.depth && (done < len || n == 0)
+           && s->phase == PHASE_TRANSMISSION) {
+      uint64_t k = len - done < piece ? len - done : piece;
+
+      if (fd >= 0 && read_full (fd, buf, k) != k) {
+        ret = cmd_error ("%s: short read at %" PRIu64, file, done);
+        break;
+      }
+      r.offset = off + done;
+      r.length = k;
+      r.payload = data.data ? data.data + done : buf;
+      r.payload_len = k;
+      if (xfer_send (s, &x, &r, ++n) != CMD_OK) {
+        ret = CMD_FAILED;
+        break;
+      }
+      done += k;
+    }
+    if (x.count == 0)
+      break;
+    /* After a failure the pieces in flight are still read. */
+    if (xfer_reap (s, &x) != CMD_OK) {
       ret = CMD_FAILED;
       break;
     }
-    done += k;
-  } while (done < len && s->phase == PHASE_TRANSMISSION);
+  } while (1);
+  if (ret == CMD_OK)
+    ret = xfer_summary (&x);
+ out:
   free (buf);
   bytes_free (&data);
   if (fd >= 0)
@@ -310,7 +448,7 @@ simple_cmd (struct session *s, struct args *a, uint16_t type, int nnum)
   if (!s->cur.eh && r.length > UINT32_MAX)
     return usage_error ("length %" PRIu64 " does not fit a compact request",
                       r.length);
-  return run (s, &r);
+  return run (s, a, &r);
 }
 
 static int do_flush (struct session *s, struct args *a)
@@ -341,6 +479,12 @@ do_cmd (struct session *s, struct args *a)
                       "NBD_CMD_* name", a->argv[1]);
   if (num_arg (a, 2, &off) || num_arg (a, 3, &len) || cmd_flags (a, &r.flags))
     return CMD_USAGE;
+  if (arg_opt (a, "--cookie")) {
+    if (parse_u64 (arg_opt (a, "--cookie"), &r.cookie) == -1)
+      return usage_error ("--cookie %s: not a number",
+                          arg_opt (a, "--cookie"));
+    r.cookie_set = true;
+  }
   for (i = 4; i < a->argc; i++) {
     if (a->quoted[i])
       bytes_put (&p, a->argv[i], strlen (a->argv[i]));
@@ -354,16 +498,79 @@ do_cmd (struct session *s, struct args *a)
   r.length = len;
   r.payload = p.data;
   r.payload_len = p.len;
-  ret = run (s, &r);
+  ret = run (s, a, &r);
   bytes_free (&p);
   return ret;
+}
+
+/* wait [COOKIE...]: reads replies until those requests (or all) are
+ * answered.
+ */
+static int
+do_wait (struct session *s, struct args *a)
+{
+  int i;
+
+  if (s->nflight == 0 && a->argc == 1) {
+    fprintf (a->out, "nothing in flight\n");
+    return CMD_OK;
+  }
+  if (a->argc == 1)
+    return session_wait_all (s) == 0 ? CMD_OK : CMD_FAILED;
+  for (i = 1; i < a->argc; i++) {
+    uint64_t c;
+
+    if (num_arg (a, i, &c))
+      return CMD_USAGE;
+  }
+  for (i = 1; i < a->argc; i++) {
+    uint64_t c;
+    int r;
+
+    parse_u64 (a->argv[i], &c);
+    r = session_wait (s, c, NULL);
+    if (r == -2)
+      fprintf (a->out, "cookie %" PRIu64 " is not in flight\n", c);
+    else if (r != 0)
+      return CMD_FAILED;
+  }
+  return CMD_OK;
+}
+
+/* inflight: what is pending, oldest first (replies that have arrived
+ * are read and shown first).
+ */
+static int
+do_inflight (struct session *s, struct args *a)
+{
+  int64_t now = transport_now_ms ();
+  size_t i;
+
+  if (s->nflight > 0 && session_poll (s) == -1)
+    return CMD_FAILED;
+  if (s->nflight == 0) {
+    fprintf (a->out, "nothing in flight\n");
+    return CMD_OK;
+  }
+  fprintf (a->out, "%zu request%s in flight:\n", s->nflight,
+           s->nflight == 1 ? "" : "s");
+  for (i = 0; i < s->nflight; i++) {
+    const struct inflight *e = s->flight[i];
+
+    fprintf (a->out, "  cookie %-6" PRIu64 " %-22s offset %-12" PRIu64
+             " length %-10" PRIu64 " sent %.1f s ago%s\n", e->cookie,
+             nbd_name_or_unknown (nbd_cmd_names, e->type), e->offset,
+             e->length, (now - e->sent_ms) / 1000.0,
+             e->nchunks ? ", reply begun" : "");
+  }
+  return CMD_OK;
 }
 
 const struct command xmit_commands[] = {
   {
     .name = "read",
     .args = "OFFSET LENGTH [--df] [--fua] [--out FILE] [--single] "
-            "[--flags BITS]",
+            "[--inflight N] [--async] [--flags BITS]",
     .summary = "read from the export (NBD_CMD_READ)",
     .help = "Shows every reply part: a simple reply with its data, or structured\n"
             "chunks (OFFSET_DATA, OFFSET_HOLE, errors).  Data is shown as a hexdump\n"
@@ -376,8 +583,14 @@ const struct command xmit_commands[] = {
             "request failed.  A range that ends past the end of the export (once\n"
             "its size is known) is refused before anything is sent; --force sends\n"
             "it anyway (this applies to write, trim, zero, cache and block-status\n"
-            "too).",
-    .opts = "--df --fua --out= --single --flags= --force",
+            "too).  A split read keeps up to N requests in flight (--inflight N,\n"
+            "1 to 64, default 8); the data still lands in order in FILE (a pipe\n"
+            "gets one request at a time).\n"
+            "--async, or a trailing `&', sends one request without waiting: its\n"
+            "cookie is shown, and its replies when they arrive (`wait' waits for\n"
+            "them, `inflight' lists what is pending).  Every transmission command\n"
+            "but disc takes --async and `&'.",
+    .opts = "--df --fua --out= --single --flags= --force --inflight= --async",
     .flags = CMD_XMIT_PHASE,
     .min_args = 2,
     .max_args = 2,
@@ -386,15 +599,18 @@ const struct command xmit_commands[] = {
   {
     .name = "write",
     .args = "OFFSET [DATA...] [--file FILE | --pattern BYTE --length N] "
-            "[--fua] [--single] [--force]",
+            "[--fua] [--single] [--force] [--inflight N] [--async]",
     .summary = "write to the export (NBD_CMD_WRITE)",
     .help = "DATA words are hex bytes when unquoted and strings when quoted, as in\n"
             "`write 0 \"hello\"' or `write 512 de ad be ef'.  --file FILE writes the\n"
             "file (or its first --length N bytes), --pattern BYTE --length N a\n"
             "repeated byte.  Long writes are split like reads, stop at the first\n"
             "error reply like reads, and are refused past the end of the export\n"
-            "unless --force is given.",
-    .opts = "--file= --pattern= --length= --fua --single --flags= --force",
+            "unless --force is given; a split write keeps up to --inflight N\n"
+            "requests in flight (default 8).  --async (or a trailing `&') sends\n"
+            "one request without waiting.",
+    .opts = "--file= --pattern= --length= --fua --single --flags= --force "
+            "--inflight= --async",
     .flags = CMD_XMIT_PHASE,
     .min_args = 1,
     .max_args = -1,
@@ -402,18 +618,18 @@ const struct command xmit_commands[] = {
   },
   {
     .name = "flush",
-    .args = "",
+    .args = "[--async]",
     .summary = "make written data durable (NBD_CMD_FLUSH)",
-    .opts = "--flags=",
+    .opts = "--flags= --async",
     .flags = CMD_XMIT_PHASE,
     .max_args = 0,
     .run = do_flush,
   },
   {
     .name = "trim",
-    .args = "OFFSET LENGTH [--fua]",
+    .args = "OFFSET LENGTH [--fua] [--async]",
     .summary = "discard a range (NBD_CMD_TRIM)",
-    .opts = "--fua --flags= --force",
+    .opts = "--fua --flags= --force --async",
     .flags = CMD_XMIT_PHASE,
     .min_args = 2,
     .max_args = 2,
@@ -421,11 +637,11 @@ const struct command xmit_commands[] = {
   },
   {
     .name = "zero",
-    .args = "OFFSET LENGTH [--no-hole] [--fast-zero] [--fua]",
+    .args = "OFFSET LENGTH [--no-hole] [--fast-zero] [--fua] [--async]",
     .summary = "write zeroes (NBD_CMD_WRITE_ZEROES)",
     .help = "--no-hole asks the server not to punch a hole; --fast-zero asks it to\n"
             "fail with NBD_ENOTSUP unless zeroing is faster than writing.",
-    .opts = "--no-hole --fast-zero --fua --flags= --force",
+    .opts = "--no-hole --fast-zero --fua --flags= --force --async",
     .flags = CMD_XMIT_PHASE,
     .min_args = 2,
     .max_args = 2,
@@ -433,10 +649,10 @@ const struct command xmit_commands[] = {
   },
   {
     .name = "cache",
-    .args = "OFFSET LENGTH",
+    .args = "OFFSET LENGTH [--async]",
     .summary = "ask the server to prefetch "
                "(NBD_CMD_CACHE)",
-    .opts = "--flags= --force",
+    .opts = "--flags= --force --async",
     .flags = CMD_XMIT_PHASE,
     .min_args = 2,
     .max_args = 2,
@@ -444,12 +660,12 @@ const struct command xmit_commands[] = {
   },
   {
     .name = "block-status",
-    .args = "OFFSET LENGTH [--req-one]",
+    .args = "OFFSET LENGTH [--req-one] [--async]",
     .summary = "query metadata contexts (NBD_CMD_BLOCK_STATUS)",
     .help = "Needs structured replies and contexts selected with set-meta-context\n"
             "before go.  Each extent is shown with its flags in the context's terms\n"
             "(base:allocation hole/zero, qemu:allocation-depth, qemu:dirty-bitmap).",
-    .opts = "--req-one --flags= --force",
+    .opts = "--req-one --flags= --force --async",
     .flags = CMD_XMIT_PHASE,
     .min_args = 2,
     .max_args = 2,
@@ -469,15 +685,49 @@ const struct command xmit_commands[] = {
   {
     .name = "cmd",
     .args = "TYPE OFFSET LENGTH [--flags BITS] [--fua] [--df] "
-            "[--req-one] [--no-hole] [--fast-zero] [PAYLOAD...]",
+            "[--req-one] [--no-hole] [--fast-zero] [--cookie N] [--async] "
+            "[PAYLOAD...]",
     .summary = "send any request",
     .help = "TYPE is a command number or NBD_CMD_* name; PAYLOAD words (hex, or\n"
-            "quoted strings) are sent after the header whatever the command.",
-    .opts = "--flags= --fua --df --req-one --no-hole --fast-zero",
+            "quoted strings) are sent after the header whatever the command.\n"
+            "--cookie N sends cookie N instead of the next one, e.g. to reuse the\n"
+            "cookie of a request still in flight on purpose (its replies then go\n"
+            "to the oldest request with it).  --async or a trailing `&' sends\n"
+            "without waiting.",
+    .opts = "--flags= --fua --df --req-one --no-hole --fast-zero --cookie= "
+            "--async",
     .flags = CMD_XMIT_PHASE,
     .min_args = 3,
     .max_args = -1,
     .run = do_cmd,
+  },
+  {
+    .name = "wait",
+    .args = "[COOKIE...]",
+    .summary = "wait for requests in flight",
+    .help = "Reads replies until the requests with these cookies (or, without\n"
+            "any, every request in flight) are answered completely, showing each\n"
+            "reply as it arrives with its cookie and command.  Replies to other\n"
+            "requests that arrive meanwhile are shown too.  Each wait is bounded\n"
+            "by the timeout (`set timeout'), renewed whenever a request is\n"
+            "answered.  An error reply is a result, not a failure.",
+    .opts = "",
+    .max_args = -1,
+    .run = do_wait,
+  },
+  {
+    .name = "inflight",
+    .args = "",
+    .summary = "list the requests in flight",
+    .help = "Shows the replies that have already arrived, then lists the requests\n"
+            "still waiting for (part of) their reply: cookie, command, offset,\n"
+            "length and how long ago each was sent.  The prompt shows how many\n"
+            "requests are in flight, e.g. nbd[transmission sr 2 in flight]>.\n"
+            "TAB completion offers `inflight' only while requests are in flight\n"
+            "(inf<TAB> completes `info' otherwise).",
+    .flags = CMD_TEXT,
+    .max_args = 0,
+    .run = do_inflight,
   },
   { .name = NULL }
 };

@@ -327,7 +327,8 @@ json_ev_greeting (FILE *fp, const struct session *s)
 }
 
 static void
-json_ev_reply_hdr (FILE *fp, const struct nbd_reply_hdr *h, int form)
+json_ev_reply_hdr (FILE *fp, const struct nbd_reply_hdr *h, int form,
+                   int req_type)
 {
   struct json j;
 
@@ -336,6 +337,10 @@ json_ev_reply_hdr (FILE *fp, const struct nbd_reply_hdr *h, int form)
             : form == 1 ? "structured_chunk" : "extended_chunk");
   json_u64 (&j, "magic", h->magic);
   json_u64 (&j, "cookie", h->cookie);
+  json_bool (&j, "in_flight", req_type >= 0);
+  if (req_type >= 0)
+    json_str (&j, "command_name",
+              nbd_name_of (nbd_cmd_names, (uint32_t) req_type));
   if (form == 0) {
     json_u64 (&j, "error", h->error);
     json_str (&j, "error_name", nbd_name_of (nbd_error_names, h->error));
@@ -440,10 +445,36 @@ json_event (void *ctx, const struct session *s, const struct nbd_event *ev)
     json_u64 (&j, "cookie", ev->u.request.cookie);
     json_u64 (&j, "offset", ev->u.request.offset);
     json_u64 (&j, "length", ev->u.request.len);
+    json_bool (&j, "async", ev->u.request.async);
+    json_u64 (&j, "in_flight", ev->u.request.inflight);
     json_end (&j);
     break;
   case EV_REPLY_HDR:
-    json_ev_reply_hdr (fp, ev->u.reply.hdr, ev->u.reply.form);
+    json_ev_reply_hdr (fp, ev->u.reply.hdr, ev->u.reply.form,
+                       ev->u.reply.req_type);
+    break;
+  case EV_OUT_OF_ORDER:
+    json_begin (&j, fp, "out_of_order");
+    json_u64 (&j, "cookie", ev->u.order.cookie);
+    json_str (&j, "command_name", nbd_name_of (nbd_cmd_names,
+                                               ev->u.order.type));
+    json_u64 (&j, "earlier_cookie", ev->u.order.earlier_cookie);
+    json_str (&j, "earlier_command_name",
+              nbd_name_of (nbd_cmd_names, ev->u.order.earlier_type));
+    json_end (&j);
+    break;
+  case EV_REQUEST_DONE:
+    json_begin (&j, fp, "request_done");
+    json_u64 (&j, "cookie", ev->u.done.cookie);
+    json_str (&j, "command_name", nbd_name_of (nbd_cmd_names,
+                                               ev->u.done.type));
+    json_bool (&j, "error", ev->u.done.error);
+    json_u64 (&j, "error_value", ev->u.done.errval);
+    json_str (&j, "error_name", ev->u.done.error
+              ? nbd_name_of (nbd_error_names, ev->u.done.errval) : NULL);
+    json_u64 (&j, "data_bytes", ev->u.done.data_bytes);
+    json_u64 (&j, "in_flight", ev->u.done.inflight);
+    json_end (&j);
     break;
   case EV_DATA:
     json_begin (&j, fp, "data");

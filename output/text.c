@@ -112,9 +112,23 @@ text_export_name_reply (const struct text_sink *t, uint64_t size,
   fprintf (fp, "\n");
 }
 
+/* With several requests in flight a reply's cookie is tagged with its
+ * command: "cookie 3 (NBD_CMD_READ)", or "(not in flight)".
+ */
+static void
+cookie_tag (FILE *fp, uint64_t cookie, int req_type, bool tagged)
+{
+  fprintf (fp, "cookie %" PRIu64, cookie);
+  if (tagged && req_type >= 0)
+    fprintf (fp, " (%s)", nbd_name_or_unknown (nbd_cmd_names,
+                                               (uint32_t) req_type));
+  else if (tagged)
+    fprintf (fp, " (not in flight)");
+}
+
 static void
 text_reply_hdr (const struct text_sink *t, const struct nbd_reply_hdr *h,
-                int form)
+                int form, int req_type, bool tagged)
 {
   FILE *fp = t->fp;
   const char *tn = nbd_name_of (nbd_reply_type_names, h->type);
@@ -124,8 +138,9 @@ text_reply_hdr (const struct text_sink *t, const struct nbd_reply_hdr *h,
     const char *en = nbd_name_of (nbd_error_names, h->error);
 
     mark (t, "<-", h->error ? C_ERR_REPLY : C_RECV);
-    fprintf (fp, "simple reply, cookie %" PRIu64 ", error %" PRIu32,
-             h->cookie, h->error);
+    fprintf (fp, "simple reply, ");
+    cookie_tag (fp, h->cookie, req_type, tagged);
+    fprintf (fp, ", error %" PRIu32, h->error);
     if (h->error)
       fprintf (fp, " (%s)", en ? en : "not defined by the spec");
     fprintf (fp, "\n");
@@ -138,9 +153,9 @@ text_reply_hdr (const struct text_sink *t, const struct nbd_reply_hdr *h,
     fprintf (fp, "unknown type 0x%04x", h->type);
   else
     fprintf (fp, " (%u)", h->type);
-  fprintf (fp, ", flags 0x%04x (%s), cookie %" PRIu64, h->flags,
-           nbd_flags_str (nbd_reply_flag_names, h->flags, buf, sizeof buf),
-           h->cookie);
+  fprintf (fp, ", flags 0x%04x (%s), ", h->flags,
+           nbd_flags_str (nbd_reply_flag_names, h->flags, buf, sizeof buf));
+  cookie_tag (fp, h->cookie, req_type, tagged);
   if (form == 2)
     fprintf (fp, ", offset %" PRIu64, h->offset);
   fprintf (fp, ", length %" PRIu64 "\n", h->length);
@@ -241,10 +256,37 @@ text_event (void *ctx, const struct session *s, const struct nbd_event *ev)
              nbd_flags_str (nbd_cmd_flag_names, ev->u.request.flags, buf,
                             sizeof buf),
              ev->u.request.cookie, ev->u.request.offset, ev->u.request.len);
+    if (ev->u.request.async)
+      fprintf (fp, "   (in flight, not waited for: %zu in flight)\n",
+               ev->u.request.inflight);
     break;
   case EV_REPLY_HDR:
-    text_reply_hdr (t, ev->u.reply.hdr, ev->u.reply.form);
+    text_reply_hdr (t, ev->u.reply.hdr, ev->u.reply.form,
+                    ev->u.reply.req_type, ev->u.reply.tagged);
     break;
+  case EV_OUT_OF_ORDER:
+    fprintf (fp, "   (out of order: the reply to cookie %" PRIu64 " (%s) "
+             "comes before the reply to cookie %" PRIu64 " (%s), sent "
+             "earlier; allowed)\n", ev->u.order.cookie,
+             nbd_name_or_unknown (nbd_cmd_names, ev->u.order.type),
+             ev->u.order.earlier_cookie,
+             nbd_name_or_unknown (nbd_cmd_names, ev->u.order.earlier_type));
+    break;
+  case EV_REQUEST_DONE: {
+    const char *en = nbd_name_of (nbd_error_names, ev->u.done.errval);
+
+    fprintf (fp, "== cookie %" PRIu64 " (%s) done: ", ev->u.done.cookie,
+             nbd_name_or_unknown (nbd_cmd_names, ev->u.done.type));
+    if (ev->u.done.error)
+      fprintf (fp, "error %" PRIu32 " (%s)", ev->u.done.errval,
+               en ? en : "not defined by the spec");
+    else
+      fprintf (fp, "ok");
+    if (ev->u.done.data_bytes)
+      fprintf (fp, ", %" PRIu64 " bytes of data", ev->u.done.data_bytes);
+    fprintf (fp, "; %zu in flight\n", ev->u.done.inflight);
+    break;
+  }
   case EV_DATA:
     text_data (fp, ev->u.data.offset, ev->u.data.p, ev->u.data.shown,
                ev->u.data.len);

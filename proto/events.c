@@ -145,7 +145,8 @@ ev_export_name_reply (struct session *s, uint64_t size, uint16_t tflags,
 
 void
 ev_sent_request (struct session *s, uint16_t flags, uint16_t type,
-                 uint64_t cookie, uint64_t offset, uint32_t len)
+                 uint64_t cookie, uint64_t offset, uint32_t len, bool async,
+                 size_t inflight)
 {
   struct nbd_event ev = { .type = EV_SENT_REQUEST };
 
@@ -154,16 +155,50 @@ ev_sent_request (struct session *s, uint16_t flags, uint16_t type,
   ev.u.request.cookie = cookie;
   ev.u.request.offset = offset;
   ev.u.request.len = len;
+  ev.u.request.async = async;
+  ev.u.request.inflight = inflight;
   emit (s, &ev);
 }
 
 void
-ev_reply_hdr (struct session *s, const struct nbd_reply_hdr *h, int form)
+ev_reply_hdr (struct session *s, const struct nbd_reply_hdr *h, int form,
+              int req_type, bool tagged)
 {
   struct nbd_event ev = { .type = EV_REPLY_HDR };
 
   ev.u.reply.hdr = h;
   ev.u.reply.form = form;
+  ev.u.reply.req_type = req_type;
+  ev.u.reply.tagged = tagged;
+  emit (s, &ev);
+}
+
+void
+ev_out_of_order (struct session *s, uint64_t cookie, uint16_t type,
+                 uint64_t earlier_cookie, uint16_t earlier_type)
+{
+  struct nbd_event ev = { .type = EV_OUT_OF_ORDER };
+
+  ev.u.order.cookie = cookie;
+  ev.u.order.type = type;
+  ev.u.order.earlier_cookie = earlier_cookie;
+  ev.u.order.earlier_type = earlier_type;
+  emit (s, &ev);
+}
+
+void
+ev_request_done (struct session *s, uint64_t cookie, uint16_t type,
+                 bool error, uint32_t errval, uint64_t data_bytes,
+                 size_t inflight)
+{
+  struct nbd_event ev = { .type = EV_REQUEST_DONE };
+
+  ev.u.done.cookie = cookie;
+  ev.u.done.type = type;
+  ev.u.done.error = error;
+  ev.u.done.errval = errval;
+  ev.u.done.data_bytes = data_bytes;
+  ev.u.done.inflight = inflight;
   emit (s, &ev);
 }
 

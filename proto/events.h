@@ -39,12 +39,19 @@ extern void ev_export_name_reply (struct session *s, uint64_t size,
                                   uint16_t tflags, size_t padding);
 extern void ev_sent_request (struct session *s, uint16_t flags,
                              uint16_t type, uint64_t cookie,
-                             uint64_t offset, uint32_t len);
+                             uint64_t offset, uint32_t len, bool async,
+                             size_t inflight);
 /* A simple reply or one chunk's header (form 0 simple, 1 structured,
  * 2 extended), then what the chunk carries.
  */
 extern void ev_reply_hdr (struct session *s, const struct nbd_reply_hdr *h,
-                          int form);
+                          int form, int req_type, bool tagged);
+extern void ev_out_of_order (struct session *s, uint64_t cookie,
+                             uint16_t type, uint64_t earlier_cookie,
+                             uint16_t earlier_type);
+extern void ev_request_done (struct session *s, uint64_t cookie,
+                             uint16_t type, bool error, uint32_t errval,
+                             uint64_t data_bytes, size_t inflight);
 extern void ev_data (struct session *s, uint64_t offset, const uint8_t *p,
                      size_t shown, uint64_t len);
 extern void ev_hole (struct session *s, uint64_t offset, uint32_t size);

@@ -161,9 +161,23 @@ FLAG_DEF (F_TLS_REQD_WITHOUT_TLS, "tls-reqd-without-tls", MUST,
 
 /* Transmission: replies. */
 FLAG_DEF (F_COOKIE_MISMATCH, "cookie-mismatch", MUST,
-  "the reply echoes the request's cookie",
+  "every reply and chunk echoes the cookie of a request in flight",
   "Transmission phase",
-  "`go; read 0 512' and compare the cookies")
+  "`go; read 0 512' and compare the cookies; with several requests in "
+  "flight (`read 0 512 &; read 512 512 &; wait'), each reply's cookie must "
+  "be one of theirs")
+FLAG_DEF (F_REPLY_AFTER_FINAL, "reply-after-final", MUST,
+  "a request gets one final reply: nothing with its cookie after a simple "
+  "reply or a chunk with NBD_REPLY_FLAG_DONE",
+  "Transmission phase; Structured reply message",
+  "`sr; go; read 0 512 &; read 512 512 &; wait', then `flush': a second "
+  "final reply to a cookie shows up while later replies are read")
+FLAG_DEF (F_REPLY_INSIDE_REPLY, "reply-inside-reply", MUST,
+  "replies may interleave only as whole messages: no reply starts inside a "
+  "simple reply's data or a chunk's payload",
+  "Simple reply message; Structured reply message",
+  "`sr; go; read 0 512 &; read 512 512 &; wait' (or without `sr') with "
+  "`trace hex': a header in the middle of the first reply's data")
 FLAG_DEF (F_EXTENDED_OFFSET_ECHO, "extended-offset-echo", MUST,
   "an extended reply echoes the request's offset",
   "Extended reply chunk",
@@ -315,3 +329,11 @@ FLAG_DEF (F_BLOCK_STATUS_REQ_ONE, "block-status-req-one", MUST,
   "than the request",
   "NBD_CMD_BLOCK_STATUS",
   "`sr; smc base:allocation; go; block-status 0 65536 --flags req-one'")
+
+/* Several connections. */
+FLAG_DEF (F_MULTI_CONN_NOT_SHARED, "multi-conn-not-shared", MUST,
+  "with NBD_FLAG_CAN_MULTI_CONN, data written and flushed on one connection "
+  "is read back on every other connection to the same export",
+  "NBD_FLAG_CAN_MULTI_CONN",
+  "`sr; go; multi-conn-check': a write and a FLUSH on this connection, then "
+  "a read on a second one")

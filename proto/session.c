@@ -122,6 +122,7 @@ session_free (struct session *s)
 {
   if (transport_is_open (&s->t))
     session_close (s, NULL);
+  session_forget_inflight (s, false);
   nbd_target_free (&s->target);
   nego_clear (&s->cur);
   nego_clear (&s->prev);
@@ -287,6 +288,7 @@ session_close (struct session *s, const char *why)
 {
   int st;
 
+  session_forget_inflight (s, why != NULL);
   transport_close (&s->t, s->tls_up, &st);
   s->phase = PHASE_DISCONNECTED;
   s->tls_up = false;
@@ -319,6 +321,9 @@ reset_connection_state (struct session *s)
   s->info_valid = false;
   s->reply_abandoned = false;
   s->next_cookie = 1;
+  session_forget_inflight (s, false);
+  s->nanswered = 0;
+  s->suspect.valid = false;
   s->nflags_conn = 0;
   s->noptions_conn = 0;
   s->connected_ms = 0;

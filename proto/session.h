@@ -90,6 +90,9 @@ struct session_error {
   char msg[512];
 };
 
+struct inflight;
+struct xwait;
+
 struct session {
   struct nbd_sink sink;         /* where events go; none: silent */
   struct session_settings cfg;
@@ -134,8 +137,28 @@ struct session {
   unsigned noptions_conn;       /* options sent on this connection */
   int64_t connected_ms;         /* when the greeting was read */
 
-  /* Transmission. */
+  /* Transmission: the requests in flight (proto/xmit.c), oldest
+   * first, and the last cookies answered (to tell a second final reply
+   * from a cookie never sent).
+   */
   uint64_t next_cookie;
+  struct inflight **flight;
+  size_t nflight, flight_cap;
+  uint64_t send_seq;
+  uint64_t last_reply_seq;       /* whose chunk came last */
+  struct answered {
+    uint64_t cookie, length;
+    uint16_t type;
+  } answered[64];
+  unsigned nanswered;           /* total, the ring holds the last 64 */
+  struct xwait *wait;           /* the wait in progress, or NULL */
+  struct inner_suspect {        /* a reply magic seen inside data */
+    bool valid;
+    uint64_t outer_cookie, inner_cookie, pos, len;
+    uint16_t outer_type;
+    uint32_t inner_magic;
+    int outer_form;
+  } suspect;
 
   struct learned_names learned;
 

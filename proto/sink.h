@@ -72,6 +72,9 @@ enum nbd_event_type {
   EV_NOTE,                      /* u.text */
   EV_ERROR,
   EV_WIRE,                      /* raw bytes of a whole message */
+  EV_OUT_OF_ORDER,              /* a reply before an earlier request's */
+  EV_REQUEST_DONE,              /* a request sent without waiting is
+                                 * answered completely */
   EV_BYTES,                     /* bytes as they crossed a layer, for
                                  * captures: the socket, or the NBD stream */
   EV_SECRET,                    /* a TLS secret (NSS key log form): only a
@@ -110,11 +113,28 @@ struct nbd_event {
       uint16_t flags, type;
       uint64_t cookie, offset;
       uint32_t len;
+      bool async;               /* sent without waiting */
+      size_t inflight;          /* requests in flight, this one included */
     } request;
     struct {
       const struct nbd_reply_hdr *hdr;
       int form;                 /* 0 simple, 1 structured, 2 extended */
+      int req_type;             /* its request's NBD_CMD_*, -1 when the
+                                 * cookie is not in flight */
+      bool tagged;              /* show the command (pipelined) */
     } reply;
+    struct {
+      uint64_t cookie, earlier_cookie;
+      uint16_t type, earlier_type;
+    } order;
+    struct {
+      uint64_t cookie;
+      uint16_t type;
+      bool error;
+      uint32_t errval;
+      uint64_t data_bytes;
+      size_t inflight;          /* still in flight after it */
+    } done;
     struct {
       uint64_t offset;
       const uint8_t *p;         /* NULL: the data went to a file */

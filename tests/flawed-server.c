@@ -92,6 +92,7 @@
 #define TF_SEND_WRITE_ZEROES 0x0040
 #define TF_SEND_DF 0x0080
 #define TF_SEND_CACHE 0x0400
+#define TF_CAN_MULTI_CONN 0x0100
 #define TF_SEND_FAST_ZERO 0x0800
 
 /* Commands and command flags. */
@@ -185,6 +186,7 @@ enum fault
   F_BS_UNKNOWN_CONTEXT,
   F_BS_NO_EXTENTS,
   F_SIMPLE_LONG,
+  F_MULTI_CONN_PRIVATE,
   NR_FAULTS
 };
 
@@ -222,6 +224,7 @@ static const char *const fault_names[NR_FAULTS] = {
   [F_BS_UNKNOWN_CONTEXT] = "bs-unknown-context",
   [F_BS_NO_EXTENTS] = "bs-no-extents",
   [F_SIMPLE_LONG] = "simple-long",
+  [F_MULTI_CONN_PRIVATE] = "multi-conn-private",
 };
 
 static bool faults[NR_FAULTS];
@@ -812,6 +815,11 @@ transmission_flags (const struct conn *c)
     f &= ~TF_HAS_FLAGS;
   if (FAULT (FAST_ZERO_WITHOUT_WZ))
     f &= ~TF_SEND_WRITE_ZEROES;
+  /* Each connection has a disk of its own (a child per connection with
+   * --serve-many): advertising multi-conn is then a lie.
+   */
+  if (FAULT (MULTI_CONN_PRIVATE))
+    f |= TF_CAN_MULTI_CONN;
   return f;
 }
 

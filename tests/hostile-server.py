@@ -916,6 +916,82 @@ def xmit_drip(c):
 
 # ---------------------------------------------------------------- main
 
+# Several requests in flight (issue 14): each scenario reads two READ
+# requests (`read 0 512 &; read 512 512 &; wait'), then answers them in
+# a way only pipelining shows.
+
+def two_reads(c, **negotiate_args):
+    c.negotiate(**negotiate_args)
+    return c.read_request(), c.read_request()
+
+
+def data_chunk(cookie, offset, data, flags=FLAG_DONE):
+    return struct.pack(">IHHQI", STRUCTURED_MAGIC, flags, CHUNK_DATA,
+                       cookie, 8 + len(data)) + struct.pack(">Q", offset) + data
+
+
+@scenario
+def xmit_out_of_order(c):
+    """two reads answered in reverse order (allowed: a note, no flag)"""
+    a, b = two_reads(c)
+    c.send(data_chunk(b[2], b[3], b"\x22" * b[4]))
+    c.send(data_chunk(a[2], a[3], b"\x11" * a[4]))
+    c.hang()
+
+
+@scenario
+def xmit_cookie_never_sent(c):
+    """a reply for cookie 0x99999999, never sent, between two good ones"""
+    a, b = two_reads(c)
+    c.send(data_chunk(a[2], a[3], b"\x11" * a[4]))
+    c.send(data_chunk(0x99999999, a[3], b"\xEE" * a[4]))
+    c.send(data_chunk(b[2], b[3], b"\x22" * b[4]))
+    c.hang()
+
+
+@scenario
+def xmit_duplicate_final(c):
+    """the first read's final chunk twice, then the second read's reply"""
+    a, b = two_reads(c)
+    c.send(data_chunk(a[2], a[3], b"\x11" * a[4]))
+    c.send(data_chunk(a[2], a[3], b"\xEE" * a[4]))
+    c.send(data_chunk(b[2], b[3], b"\x22" * b[4]))
+    c.hang()
+
+
+@scenario
+def xmit_overlap_interleaved(c):
+    """chunks of two reads interleaved (allowed); the first's overlap"""
+    a, b = two_reads(c)
+    half = a[4] // 2
+    c.send(data_chunk(a[2], a[3], b"\x11" * half, flags=0))
+    c.send(data_chunk(b[2], b[3], b"\x22" * b[4], flags=0))
+    c.send(data_chunk(a[2], a[3] + half // 2, b"\xEE" * (a[4] - half // 2)))
+    c.chunk(b[2], CHUNK_NONE)
+    c.hang()
+
+
+@scenario
+def xmit_chunk_in_simple_data(c):
+    """a chunk for the 2nd read inside the 1st's simple reply data"""
+    a, b = two_reads(c)
+    inner = data_chunk(b[2], b[3], b"\x22" * b[4])
+    data = b"\x11" * 100 + inner
+    c.send(struct.pack(">IIQ", SIMPLE_MAGIC, 0, a[2]) + data[:a[4]])
+    c.send(data[a[4]:] + b"\x11" * 64)
+    c.hang()
+
+
+@scenario
+def xmit_simple_in_chunk_data(c):
+    """a simple reply for the 2nd read inside the 1st's OFFSET_DATA"""
+    a, b = two_reads(c)
+    inner = struct.pack(">IIQ", SIMPLE_MAGIC, 5, b[2])
+    payload = b"\x11" * 50 + inner + b"\x11" * (a[4] - 50 - len(inner))
+    c.send(data_chunk(a[2], a[3], payload) + b"\x11" * 16)
+    c.hang()
+
+
 def main():
     if len(sys.argv) == 2 and sys.argv[1] == "--list":
         for name, f in SCENARIOS.items():

@@ -37,8 +37,9 @@ check_complete 'nosuch '
 check_complete 'zzz'
 
 # An empty line: every command (nbdcli --list-commands) and every alias
-# (`help' shows them in parentheses), sorted.
-"$NBDCLI" --list-commands >"$tmp/cmds"
+# (`help' shows them in parentheses), sorted; `inflight' only while
+# requests are in flight (none here), so that inf<TAB> gives `info'.
+"$NBDCLI" --list-commands | grep -vx inflight >"$tmp/cmds"
 "$NBDCLI" -c help | sed -n 's/^  [a-z-]* (\([a-z-]*\)) .*/\1/p' >>"$tmp/cmds"
 grep -qx lmc "$tmp/cmds" || fail "no aliases found in \`help' output"
 mapfile -t all < <(LC_ALL=C sort -u "$tmp/cmds")
@@ -49,7 +50,7 @@ check_complete '' "${all[@]}"
 check_complete 'info --' --all --block-size --description --help --name --request
 check_complete 'info --n' --name
 check_complete 'info --name --b' --block-size
-check_complete 'read --' --df --flags --force --fua --help --out --single
+check_complete 'read --' --async --df --flags --force --fua --help --inflight --out --single
 
 # ---------------------------------------------------------------------
 # Settings: the ones `help set' documents.

@@ -31,10 +31,13 @@ psk_key=$(cut -d: -f2 "$psk")
 #   plain  the server's default (NOTLS), no credentials
 #   tls    SELECTIVETLS with a PSK; nbdcli has the key
 #   notls  --tls=off given explicitly (needed by tls-reqd-no-tls)
+#   many   plain, but the server listens on a Unix socket and forks a
+#          child per connection (--serve-many): for faults that need two
+#          connections to one server (multi-conn-private)
 server_args ()
 {
     case $1 in
-    plain) ;;
+    plain|many) ;;
     tls)   printf '%s\n' --tls=on --tls-psk "$psk" ;;
     notls) printf '%s\n' --tls=off ;;
     *)     fail "unknown mode $1" ;;
@@ -109,6 +112,8 @@ cases=(
     'bs-unknown-context|plain|block-status-unknown-context|sr; smc base:allocation; go; block-status 0 64k'
     'bs-no-extents|plain|block-status-no-extents|sr; smc base:allocation; go; block-status 0 64k'
     'simple-long|plain|unsolicited-data|go; read 0 512; sleep 0.2; read 0 512'
+    # Two connections to one server (issue 14).
+    'multi-conn-private|many|multi-conn-not-shared|sr; go; write 0 "x"; multi-conn-check'
 )
 
 # ---------------------------------------------------------------------
@@ -131,6 +136,16 @@ flag_ids ()
         tr '\n' ' ' | sed 's/ $//'
 }
 
+# many_server NAME ARGS...: the flawed server on $tmp/manyNAME, a child
+# per connection, stopped at exit.
+many_server ()
+{
+    local name=$1 pid
+    shift
+    start_bg pid "$FLAWED" -U "$tmp/many$name" --serve-many --timeout 10 "$@"
+    wait_for_socket "$tmp/many$name"
+}
+
 # run_case N FAULT MODE EXPECTED SEQUENCE: (a) to (d) above.  Runs in
 # a subshell, so that a failure (fail, expect_status, assert_* exit)
 # ends only this case.
@@ -142,8 +157,14 @@ run_case ()
     mapfile -t cargs < <(client_args "$mode")
 
     # (a) With the fault: status 3.
+    if [ "$mode" = many ]; then
+        many_server "$n.fault" --fault "$fault"
+        expect_status 3 "$NBDCLI" -t 5 "nbd+unix:///?socket=$tmp/many$n.fault" \
+            -c "$seq"
+    else
     expect_status 3 "$NBDCLI" -t 5 "${cargs[@]}" \
         [ "$FLAWED" --fault "$fault" "${sargs[@]}" ] -c "$seq"
+    fi
     cp "$tmp/out" "$tmp/case$n.fault.out"
     # (b), (c) Exactly the expected flag ids.
     want=$(tr ' ' '\n' <<<"$want" | sort -u | tr '\n' ' ' | sed 's/ $//')
@@ -157,8 +178,14 @@ run_case ()
     assert_not_grep -i -F "$psk_key" "$tmp/case$n.fault.out"
 
     # (d) Without the fault: status 0, no flag.
+    if [ "$mode" = many ]; then
+        many_server "$n.good"
+        expect_status 0 "$NBDCLI" -t 5 "nbd+unix:///?socket=$tmp/many$n.good" \
+            -c "$seq"
+    else
     expect_status 0 "$NBDCLI" -t 5 "${cargs[@]}" \
         [ "$FLAWED" "${sargs[@]}" ] -c "$seq"
+    fi
     cp "$tmp/out" "$tmp/case$n.good.out"
     assert_not_grep '^FLAG ' "$tmp/case$n.good.out"
     assert_not_grep -i -F "$psk_key" "$tmp/case$n.good.out"

@@ -135,6 +135,16 @@ cases=(
     'reply-to-disc|2|3|^FLAG reply-to-disc|'"$P"'; disc'
     'xmit-stall|1|1|reply: no reply within 1 s|'"$P"'; read 0 512'
     'xmit-drip|2|1|no reply within 2 s|'"$P"'; read 0 512'
+    # ---------------------------------------------------------- in flight
+    # Two reads in flight (issue 14); the data of cookies not in flight
+    # never reaches the file.
+    'xmit-out-of-order|2|0|out of order: the reply to cookie 2 \(NBD_CMD_READ\) comes before the reply to cookie 1|'"$P"'; read 0 512 &; read 512 512 &; wait'
+    'xmit-cookie-never-sent|2|3|^FLAG cookie-mismatch: a reply with cookie 2576980377, which is not in flight|'"$P"'; read 0 512 &; read 512 512 &; wait'
+    'xmit-duplicate-final|2|3|^FLAG reply-after-final: a reply with cookie 1 arrived after the final reply|'"$P"'; read 0 512 --out @O &; read 512 512 &; wait'
+    'xmit-overlap-interleaved|2|3|^FLAG chunk-overlap: OFFSET_DATA at offset 128 length 384 overlaps|'"$P"'; read 0 512 --out @O &; read 512 512 &; wait'
+    'xmit-chunk-in-simple-data|2|3|^FLAG reply-inside-reply: the 512 bytes of data of the simple reply to cookie 1 \(NBD_CMD_READ\) hold, 100 bytes in, the header of a structured reply chunk for cookie 2|go; read 0 512 &; read 512 512 &; wait'
+    'xmit-simple-in-chunk-data|2|3|^FLAG reply-inside-reply: the 512 bytes of data of the OFFSET_DATA chunk to cookie 1 \(NBD_CMD_READ\) hold, 50 bytes in, the header of a simple reply for cookie 2|'"$P"'; read 0 512 &; read 512 512 &; wait'
+
 )
 
 # Every scenario of the server has a case, and every case a scenario.

@@ -15,7 +15,7 @@ out=$tmp/json
 tls=(--tls-psk "$tmp/keys.psk" --tls-username alice)
 
 # Options, transmission, errors, state, text commands.
-$NBDCLI --json [ nbdkit -s memory 1M ] -c 'list; info --all; opt 4; sr; lmc base:; smc base:allocation; go; write 0 "hello"; read 0 5; read 1M 512 --force; block-status 0 1M; flush; state; echo done; help list; set; complete "inf"; trace; disc' > "$out" 2>"$tmp/err"
+$NBDCLI --json [ nbdkit -s memory 1M ] -c 'list; info --all; opt 4; sr; lmc base:; smc base:allocation; go; write 0 "hello"; read 0 5; read 0 5 &; flush &; wait; read 1M 512 --force; block-status 0 1M; flush; state; echo done; help list; set; complete "inf"; trace; disc' > "$out" 2>"$tmp/err"
 # nbdcli itself writes nothing to stderr (the server may).
 assert_not_grep "^nbdcli" "$tmp/err"
 # A flag, TLS and the state before STARTTLS.
@@ -52,6 +52,10 @@ required = {
     "note": ["message"],
     "error": ["message", "command"],
     "closed": ["reason"],
+    "out_of_order": ["cookie", "command_name", "earlier_cookie",
+                     "earlier_command_name"],
+    "request_done": ["cookie", "command_name", "error", "error_value",
+                     "error_name", "data_bytes", "in_flight"],
     "state": ["phase", "target", "default_export", "oldstyle", "tls",
               "tls_required", "epoch", "structured_replies",
               "extended_headers", "meta_contexts", "flags_raised"],
@@ -68,15 +72,16 @@ by_message = {
     "option": ["option", "option_name", "length", "payload_length",
                "payload_hex"],
     "request": ["command", "command_name", "command_flags", "cookie",
-                "offset", "length"],
+                "offset", "length", "async", "in_flight"],
     "option_reply": ["option", "option_name", "type", "type_name", "error",
                      "length", "payload_hex"],
     "export_name_reply": ["size", "transmission_flags", "padding"],
-    "simple_reply": ["magic", "cookie", "error", "error_name"],
-    "structured_chunk": ["magic", "cookie", "flags", "type", "type_name",
-                         "length"],
-    "extended_chunk": ["magic", "cookie", "flags", "type", "type_name",
-                       "length", "offset"],
+    "simple_reply": ["magic", "cookie", "in_flight", "error",
+                     "error_name"],
+    "structured_chunk": ["magic", "cookie", "in_flight", "flags", "type",
+                         "type_name", "length"],
+    "extended_chunk": ["magic", "cookie", "in_flight", "flags", "type",
+                       "type_name", "length", "offset"],
 }
 seen = set()
 kinds = set()
@@ -105,6 +110,7 @@ assert "not-nbd" in kinds, "no error of kind not-nbd: %s" % kinds
 want = {"flag_info", "connected", "greeting", "client_flags", "option", "option_reply",
         "request", "simple_reply", "structured_chunk", "data",
         "block_status", "tls", "flag", "state", "output", "error",
+        "request_done",
         "closed", "check", "probe", "probe_info", "check_summary"}
 missing = want - seen
 assert not missing, "never seen: %s" % sorted(missing)
