@@ -71,6 +71,7 @@ struct ctx {
                                  * purpose: a missing reply judges nothing */
   bool connect_failed;          /* a connection of the probe got no
                                  * greeting (or none at all) */
+  bool named;                   /* the probe was named on the command line */
   bool meta;
   bool eh;
   bool sr;                      /* STRUCTURED_REPLY was acknowledged */
@@ -1540,6 +1541,43 @@ p_info_requests (struct ctx *c)
                    c->s->last_nreplies);
 }
 
+/* NBD_FLAG_CAN_MULTI_CONN: a write and FLUSH on one connection must be
+ * visible to a read on another.  It writes to the export (and puts the
+ * data back), so it runs only when named.
+ */
+static enum verdict
+p_multi_conn (struct ctx *c)
+{
+  struct session other;
+  struct ctx c2 = *c;
+  char why[512];
+  enum mc_verdict mv;
+
+  if (!c->named)
+    return conclude (c, V_SKIP, "it writes to the export (and puts the "
+                     "data back): name it to run it (check TARGET "
+                     "multi-conn)");
+  if (c->s->target.kind == TARGET_CMD)
+    return conclude (c, V_SKIP, "a server command starts a server for "
+                     "each connection: there is nothing to share");
+  if (go_connection (c, false) == -1)
+    return V_ERROR;
+  session_init (&other);
+  session_copy_settings (&other, c->s);
+  other.cfg.timeout_ms = c->wait_ms;
+  c2.s = &other;
+  c2.ev[0] = '\0';
+  if (go_connection (&c2, false) == -1) {
+    session_free (&other);
+    return conclude (c, V_ERROR, "the second connection: %s", c2.ev);
+  }
+  mv = multi_conn_verdict (c->s, &other, 0, why, sizeof why);
+  session_disconnect (&other);
+  session_free (&other);
+  return conclude (c, mv == MC_PASS ? V_PASS : mv == MC_FLAG ? V_FLAG
+                   : mv == MC_NOT_ADVERTISED ? V_SKIP : V_ERROR, "%s", why);
+}
+
 /* ------------------------------------------------- extended headers */
 
 static enum verdict
@@ -1831,6 +1869,10 @@ static const struct probe probes[] = {
   { "abort", N_HAGGLE | N_OPTIONS,
     "NBD_OPT_ABORT is acknowledged with NBD_REP_ACK, then the connection "
     "closes", "NBD_OPT_ABORT", p_abort },
+  { "multi-conn", N_XMIT | N_HAGGLE | N_OPTIONS,
+    "with NBD_FLAG_CAN_MULTI_CONN a write and FLUSH on one connection are "
+    "visible to a read on another (runs when named: it writes)",
+    "NBD_FLAG_CAN_MULTI_CONN", p_multi_conn },
   /* Last: a server that mishandles the refused write's data can be
    * left unable to serve the probes after it. */
   { "readonly-write", N_XMIT | N_HAGGLE | N_OPTIONS,
@@ -2050,12 +2092,24 @@ discover (struct ctx *c, bool named)
   return 0;
 }
 
+/* Are probes named among A's words (targets are blanked out)? */
+static bool
+probes_named (const struct args *a, int first)
+{
+  int i;
+
+  for (i = first; i < a->argc; i++)
+    if (a->argv[i][0])
+      return true;
+  return false;
+}
+
 static bool
 probe_selected (const struct probe *p, struct args *a, int first)
 {
   int i;
 
-  if (a->argc <= first)
+  if (!probes_named (a, first))
     return true;
   for (i = first; i < a->argc; i++)
     if (strcmp (a->argv[i], p->id) == 0)
@@ -2326,6 +2380,7 @@ struct target_run {
   const struct probe **list;
   size_t n;
   struct probe_result *res;
+  bool named;                   /* probes were named: they run as asked */
 };
 
 /* The probes of one target that run in parallel, each on a session of
@@ -2354,7 +2409,7 @@ run_probe_alone (const struct ctx *base, const struct session *settings,
                  const struct probe *p, struct probe_result *res)
 {
   struct session s;
-  struct ctx c = *base;
+  struct ctx c = *base;       /* base->named: probes were named */
   double t0 = now_secs ();
 
   session_init (&s);
@@ -2537,6 +2592,7 @@ audit_target (struct target_run *tr)
 
   tr->list = xcalloc (sizeof probes / sizeof probes[0], sizeof *tr->list);
   tr->n = select_probes (tr->a, tr->first_id, tr->list);
+  c.named = probes_named (tr->a, tr->first_id);
   tr->res = xcalloc (tr->n ? tr->n : 1, sizeof *tr->res);
 
   /* The audit runs on sessions of its own, with the user's settings

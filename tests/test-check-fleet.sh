@@ -142,3 +142,18 @@ for line in open(sys.argv[1]):
 assert n > 100, n
 print("json: %d records, each with its target" % n)
 PY
+
+# ---- multi-conn: runs only when named (it writes, then puts the data
+# back); passes on nbdkit, which shares its memory disk between
+# connections, and flags a server that advertises NBD_FLAG_CAN_MULTI_CONN
+# but gives every connection a disk of its own.
+audit mc-default 0 check "nbd+unix:///?socket=$tmp/qemu.sock"
+expect_row "$out" SKIP multi-conn 'name it to run it'
+start_bg mpid nbdkit -U "$tmp/mc.sock" -f memory 1M
+wait_for_socket "$tmp/mc.sock"
+audit mc-nbdkit 0 check "nbd+unix:///?socket=$tmp/mc.sock" multi-conn
+expect_row "$out" PASS multi-conn 'written and flushed at offset 0 on one connection were read back on the other'
+start_bg fpid "$FLAWED" -U "$tmp/mc-flawed.sock" --serve-many --timeout 10 --fault multi-conn-private
+wait_for_socket "$tmp/mc-flawed.sock"
+audit mc-flawed 3 check "nbd+unix:///?socket=$tmp/mc-flawed.sock" multi-conn
+expect_row "$out" FLAG multi-conn 'NBD_FLAG_CAN_MULTI_CONN is advertised, but a write and FLUSH on one connection was not visible on the other'
