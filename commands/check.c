@@ -156,7 +156,10 @@ reply_name (int64_t r)
 }
 
 /* Ends a connection as a client MUST (ABORT, or DISC in transmission),
- * within a second; what the server does then judges nothing.
+ * within a second; what the server does then judges nothing.  After an
+ * option whose reply never came the server is still reading or working
+ * on it, so an ABORT would only be taken for more of that option: the
+ * connection is closed at once instead of waiting a second time.
  */
 static void
 end_politely (struct ctx *c)
@@ -164,8 +167,10 @@ end_politely (struct ctx *c)
   struct session *s = c->s;
   int saved = s->cfg.timeout_ms;
   size_t nflags = c->rec.nflags;
+  bool stalled = s->phase == PHASE_OPTIONS && s->err.kind == ERR_TIMEOUT;
 
-  if (transport_is_open (&s->t) && s->phase != PHASE_DISCONNECTED) {
+  if (transport_is_open (&s->t) && s->phase != PHASE_DISCONNECTED
+      && !stalled) {
     s->cfg.timeout_ms = 1000;
     session_disconnect (s);
     s->cfg.timeout_ms = saved;
