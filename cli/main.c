@@ -532,6 +532,7 @@ main (int argc, char *argv[])
   signal (SIGPIPE, SIG_IGN);
   catch_fatal_signals ();
   session_init (&s);
+  atexit (tls_creds_cache_clear);
   shell.run_file = run_file;
   shell.complete_line = complete_line;
 

@@ -118,8 +118,8 @@ struct session {
   bool tls_unread;              /* nothing read since the handshake */
   bool reply_abandoned;         /* the user cancelled a wait for a reply */
   bool tls_client_cert;         /* we offered a client certificate */
-  void *tls_ready_x, *tls_ready_p; /* credentials loaded before STARTTLS,
-                                    * for its handshake (GnuTLS types) */
+  struct tls_creds *tls_ready;  /* credentials loaded before STARTTLS,
+                                   for its handshake */
 
   /* What the last option got. */
   uint32_t last_option;

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -424,9 +425,9 @@ key_matches_cert (struct session *s, const char *cert, const char *keyf)
  * *PCRED (one of them), reporting what is wrong.  Returns 0 or -1.
  */
 static int
-load_credentials (struct session *s,
-                  gnutls_certificate_credentials_t *xcred,
-                  gnutls_psk_client_credentials_t *pcred)
+load_files (struct session *s,
+            gnutls_certificate_credentials_t *xcred,
+            gnutls_psk_client_credentials_t *pcred)
 {
   const char *psk_file = s->cfg.tls.psk_file ? s->cfg.tls.psk_file
     : s->target.tls_psk_file;
@@ -541,6 +542,239 @@ load_credentials (struct session *s,
   return -1;
 }
 
+/* Loaded credentials, shared.  Reading and checking the files is the
+ * costly part of a TLS connection after the handshake itself, and an
+ * audit opens dozens of connections with the same files, so what was
+ * loaded is kept, keyed by the settings and by the files' identity,
+ * size and modification time: a file that changes is loaded again.
+ * GnuTLS allows credentials to be read by several sessions, in several
+ * threads, at once; a reference count frees them when the last TLS
+ * session using them ends and they are no longer current.  At most
+ * CACHE_MAX unused entries are kept.
+ */
+#define CACHE_MAX 16
+
+struct stamp {
+  bool exists;
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtime;
+};
+
+struct tls_creds {
+  struct tls_creds *next;
+  unsigned refs;                /* sessions using it, +1 while cached */
+  bool cached;
+  char *key;
+  struct stamp stamps[3];
+  gnutls_certificate_credentials_t x;
+  gnutls_psk_client_credentials_t p;
+  bool client_cert;
+  int ca_source;
+  char ca_path[4096];
+};
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tls_creds *cache;
+
+static void
+stamp_of (const char *path, struct stamp *st)
+{
+  struct stat sb;
+
+  memset (st, 0, sizeof *st);
+  if (path && stat (path, &sb) == 0) {
+    st->exists = true;
+    st->dev = sb.st_dev;
+    st->ino = sb.st_ino;
+    st->size = sb.st_size;
+    st->mtime = sb.st_mtim;
+  }
+}
+
+static bool
+stamp_equal (const struct stamp *a, const struct stamp *b)
+{
+  return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino
+    && a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec
+    && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+/* The cache key for S's settings, and the stamps of the files they
+ * name, into KEY (malloc'd) and STAMPS.
+ */
+static char *
+creds_key (struct session *s, struct stamp stamps[3])
+{
+  const char *psk_file = s->cfg.tls.psk_file ? s->cfg.tls.psk_file
+    : s->target.tls_psk_file;
+  const char *certs = s->cfg.tls.certificates ? s->cfg.tls.certificates
+    : s->target.tls_certificates;
+  static const char *const names[3] = {
+    "ca-cert.pem", "client-cert.pem", "client-key.pem"
+  };
+  char path[4096];
+  char *key = NULL;
+  int i;
+
+  memset (stamps, 0, 3 * sizeof *stamps);
+  if (psk_file && *psk_file && !(certs && *certs)) {
+    const char *user = psk_username (s);
+    stamp_of (psk_file, &stamps[0]);
+    if (asprintf (&key, "psk\n%s\n%s", psk_file, user ? user : "") == -1)
+      return NULL;
+    return key;
+  }
+  if (certs && *certs) {
+    for (i = 0; i < 3; i++) {
+      snprintf (path, sizeof path, "%s/%s", certs, names[i]);
+      stamp_of (path, &stamps[i]);
+    }
+  }
+  if (asprintf (&key, "x509\n%s", certs && *certs ? certs : "") == -1)
+    return NULL;
+  return key;
+}
+
+static void
+creds_free (struct tls_creds *c)
+{
+  if (c->x)
+    gnutls_certificate_free_credentials (c->x);
+  if (c->p)
+    gnutls_psk_free_client_credentials (c->p);
+  free (c->key);
+  free (c);
+}
+
+void
+tls_creds_release (struct tls_creds *c)
+{
+  bool last;
+
+  if (!c)
+    return;
+  pthread_mutex_lock (&cache_lock);
+  last = --c->refs == 0;
+  pthread_mutex_unlock (&cache_lock);
+  if (last)
+    creds_free (c);
+}
+
+/* Drops entries nobody uses beyond the first CACHE_MAX, and every
+ * entry for KEY (it is about to be replaced).  Called locked; the
+ * entries to free go to *DEAD.
+ */
+static void
+cache_trim (const char *key, struct tls_creds **dead)
+{
+  struct tls_creds **pp = &cache;
+  unsigned unused = 0;
+
+  while (*pp) {
+    struct tls_creds *c = *pp;
+    bool drop = (key && strcmp (c->key, key) == 0);
+    if (!drop && c->refs == 1 && ++unused > CACHE_MAX)
+      drop = true;
+    if (drop) {
+      *pp = c->next;
+      c->cached = false;
+      if (--c->refs == 0) {
+        c->next = *dead;
+        *dead = c;
+      }
+    }
+    else
+      pp = &c->next;
+  }
+}
+
+void
+tls_creds_cache_clear (void)
+{
+  struct tls_creds *dead = NULL, *c;
+
+  pthread_mutex_lock (&cache_lock);
+  while (cache) {
+    c = cache;
+    cache = c->next;
+    c->cached = false;
+    if (--c->refs == 0) {
+      c->next = dead;
+      dead = c;
+    }
+  }
+  pthread_mutex_unlock (&cache_lock);
+  while ((c = dead)) {
+    dead = c->next;
+    creds_free (c);
+  }
+}
+
+/* The credentials S's settings name, from the cache or loaded now
+ * (reporting what is wrong), with a reference for the caller; NULL on
+ * error.
+ */
+static struct tls_creds *
+load_credentials (struct session *s)
+{
+  struct stamp stamps[3];
+  char *key = creds_key (s, stamps);
+  struct tls_creds *c, *dead = NULL;
+
+  if (!key) {
+    ev_error (s, ERR_TLS_CREDENTIALS, "starttls: out of memory");
+    return NULL;
+  }
+  pthread_mutex_lock (&cache_lock);
+  for (c = cache; c; c = c->next)
+    if (strcmp (c->key, key) == 0 && stamp_equal (&c->stamps[0], &stamps[0])
+        && stamp_equal (&c->stamps[1], &stamps[1])
+        && stamp_equal (&c->stamps[2], &stamps[2])) {
+      c->refs++;
+      break;
+    }
+  pthread_mutex_unlock (&cache_lock);
+  if (c) {
+    free (key);
+    s->tls_client_cert = c->client_cert;
+    ca_source = c->ca_source;
+    snprintf (ca_path, sizeof ca_path, "%s", c->ca_path);
+    return c;
+  }
+
+  c = calloc (1, sizeof *c);
+  if (!c) {
+    free (key);
+    ev_error (s, ERR_TLS_CREDENTIALS, "starttls: out of memory");
+    return NULL;
+  }
+  if (load_files (s, &c->x, &c->p) == -1) {
+    free (key);
+    free (c);
+    return NULL;
+  }
+  c->key = key;
+  memcpy (c->stamps, stamps, sizeof c->stamps);
+  c->client_cert = s->tls_client_cert;
+  c->ca_source = ca_source;
+  snprintf (c->ca_path, sizeof c->ca_path, "%s", ca_path);
+  c->refs = 2;                  /* the caller's and the cache's */
+  c->cached = true;
+  pthread_mutex_lock (&cache_lock);
+  cache_trim (key, &dead);
+  c->next = cache;
+  cache = c;
+  pthread_mutex_unlock (&cache_lock);
+  while (dead) {
+    struct tls_creds *d = dead;
+    dead = d->next;
+    creds_free (d);
+  }
+  return c;
+}
+
 /* Credentials loaded by tls_check_credentials are kept on the session
  * for the handshake that follows the ACK (loading them is the costly
  * part); each session has its own, so sessions can run side by side.
@@ -548,26 +782,16 @@ load_credentials (struct session *s,
 void
 tls_drop_ready (struct session *s)
 {
-  if (s->tls_ready_x)
-    gnutls_certificate_free_credentials (s->tls_ready_x);
-  if (s->tls_ready_p)
-    gnutls_psk_free_client_credentials (s->tls_ready_p);
-  s->tls_ready_x = NULL;
-  s->tls_ready_p = NULL;
+  tls_creds_release (s->tls_ready);
+  s->tls_ready = NULL;
 }
 
 int
 tls_check_credentials (struct session *s)
 {
-  gnutls_certificate_credentials_t x = NULL;
-  gnutls_psk_client_credentials_t p = NULL;
-  int r;
-
   tls_drop_ready (s);
-  r = load_credentials (s, &x, &p);
-  s->tls_ready_x = x;
-  s->tls_ready_p = p;
-  return r;
+  s->tls_ready = load_credentials (s);
+  return s->tls_ready ? 0 : -1;
 }
 
 /* GnuTLS's own key log function (it honours SSLKEYLOGFILE). */
@@ -592,8 +816,9 @@ int
 tls_handshake (struct session *s)
 {
   gnutls_session_t g = NULL;
-  gnutls_certificate_credentials_t xcred = NULL;
-  gnutls_psk_client_credentials_t pcred = NULL;
+  gnutls_certificate_credentials_t xcred;
+  gnutls_psk_client_credentials_t pcred;
+  struct tls_creds *creds;
   const char *host = default_hostname (s);
   bool verify = verify_peer (s);
   struct timespec t0, t1;
@@ -610,14 +835,12 @@ tls_handshake (struct session *s)
     ev_error (s, ERR_TLS_HANDSHAKE, "starttls: gnutls_init: %s", gnutls_strerror (r));
     return -1;
   }
-  if (s->tls_ready_x || s->tls_ready_p) {
-    xcred = s->tls_ready_x;
-    pcred = s->tls_ready_p;
-    s->tls_ready_x = NULL;
-    s->tls_ready_p = NULL;
-  }
-  else if (load_credentials (s, &xcred, &pcred) == -1)
+  creds = s->tls_ready;
+  s->tls_ready = NULL;
+  if (!creds && !(creds = load_credentials (s)))
     goto err;
+  xcred = creds->x;
+  pcred = creds->p;
   if (pcred) {
     r = gnutls_priority_set_direct
       (g, "NORMAL:-KX-ALL:+ECDHE-PSK:+DHE-PSK:+PSK", NULL);
@@ -697,16 +920,12 @@ tls_handshake (struct session *s)
   }
 
   s->t.tls = g;
-  s->t.tls_cert_cred = xcred;
-  s->t.tls_psk_cred = pcred;
+  s->t.tls_creds = creds;
   fill_info (s, g, pcred == NULL, verify, host);
   return 0;
 
  err:
   gnutls_deinit (g);
-  if (xcred)
-    gnutls_certificate_free_credentials (xcred);
-  if (pcred)
-    gnutls_psk_free_client_credentials (pcred);
+  tls_creds_release (creds);
   return -1;
 }

@@ -840,14 +840,8 @@ transport_close (struct transport *t, bool send_bye, int *child_status)
     gnutls_deinit (t->tls);
     t->tls = NULL;
   }
-  if (t->tls_cert_cred) {
-    gnutls_certificate_free_credentials (t->tls_cert_cred);
-    t->tls_cert_cred = NULL;
-  }
-  if (t->tls_psk_cred) {
-    gnutls_psk_free_client_credentials (t->tls_psk_cred);
-    t->tls_psk_cred = NULL;
-  }
+  tls_creds_release (t->tls_creds);
+  t->tls_creds = NULL;
   if (t->fd >= 0) {
     close (t->fd);
     t->fd = -1;

@@ -46,8 +46,8 @@ struct transport {
   bool activated;               /* the child speaks on the activation
                                    socket: it does not exit by itself */
   void *tls;                    /* gnutls_session_t once TLS is up */
-  void *tls_cert_cred;          /* credentials the TLS session uses */
-  void *tls_psk_cred;
+  struct tls_creds *tls_creds;  /* credentials the TLS session uses,
+                                   shared (tls_creds_release) */
   int timeout_ms;
   int64_t deadline_ms;          /* absolute limit for a whole exchange, or 0 */
   size_t got;                   /* bytes read by the last call */
@@ -108,6 +108,14 @@ extern void transport_kill_children (void);
  */
 extern int transport_open_memory (struct transport *t, const uint8_t *in,
                                   size_t len, struct bytes *sent);
+struct tls_creds;
+/* Drops a reference to credentials loaded by proto/tls.c; the last
+ * frees them.
+ */
+extern void tls_creds_release (struct tls_creds *c);
+/* Frees the credentials kept for later sessions (at exit). */
+extern void tls_creds_cache_clear (void);
+
 /* Makes the GnuTLS session G (gnutls_session_t) do its socket I/O
  * through T, so the tap sees the TLS records.
  */
