@@ -1960,18 +1960,19 @@ client_tls_check (struct ctx *c)
       c->can_tls = true;
       return;
     }
-    if (s->err.kind == ERR_TLS_REJECTED) {
-      snprintf (c->tls_problem, sizeof c->tls_problem, "%s: %.1300s",
-                s->tls_client_cert ? "the server rejected the client "
-                "certificate" : "the server wants a client certificate and "
-                "none was given", s->err.msg);
-      return;
-    }
   }
   switch (s->err.kind) {
+  case ERR_TLS_REJECTED:
+    /* After the handshake, or during it when the server asked for a
+     * client certificate.
+     */
+    snprintf (c->tls_problem, sizeof c->tls_problem, "%s: %.1300s",
+              s->tls_client_cert ? "the server rejected the client "
+              "certificate" : "the server wants a client certificate and "
+              "none was given", s->err.msg);
+    break;
   case ERR_TLS_VERIFY:
   case ERR_TLS_CREDENTIALS:
-  case ERR_TLS_REJECTED:
     snprintf (c->tls_problem, sizeof c->tls_problem, "the TLS handshake "
               "failed on the client's side: %.1300s", s->err.msg);
     break;

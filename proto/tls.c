@@ -889,6 +889,26 @@ tls_handshake (struct session *s)
                   : "the server's certificate failed verification");
         free (why);
       }
+      else if (!pcred && gnutls_certificate_client_get_request_status (g)
+               && (r == GNUTLS_E_FATAL_ALERT_RECEIVED
+                   || r == GNUTLS_E_PREMATURE_TERMINATION
+                   || r == GNUTLS_E_PULL_ERROR || r == GNUTLS_E_PUSH_ERROR))
+        /* The server asked for a client certificate, then ended the
+         * handshake: the same rejection as a close right after it
+         * (io_failed), seen earlier because of timing.
+         */
+        ev_error (s, ERR_TLS_REJECTED, "starttls: TLS handshake failed: the server asked "
+                  "for a client certificate, then %s%s%s; this is how a "
+                  "server rejects the client's credentials (%s)",
+                  r == GNUTLS_E_FATAL_ALERT_RECEIVED ? "sent the alert \""
+                  : "closed the connection",
+                  r == GNUTLS_E_FATAL_ALERT_RECEIVED
+                  ? gnutls_alert_get_name (gnutls_alert_get (g)) : "",
+                  r == GNUTLS_E_FATAL_ALERT_RECEIVED ? "\"" : "",
+                  s->tls_client_cert ? "check that the server trusts the "
+                  "client certificate's CA" : "the server may require a "
+                  "client certificate: put client-cert.pem and "
+                  "client-key.pem in the certificates directory");
       else if (r == GNUTLS_E_FATAL_ALERT_RECEIVED)
         ev_error (s, ERR_TLS_HANDSHAKE, "starttls: TLS handshake failed: the server sent the "
                   "alert \"%s\"",

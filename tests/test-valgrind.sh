@@ -18,7 +18,7 @@ if "$NBDCLI" --dump-config | grep -qx 'sanitizers=yes'; then
     src=$tmp/src
     mkdir "$src"
     (cd "$top" && tar --exclude=.git --exclude='*.o' --exclude=./nbdcli \
-        --exclude='tests/*.log' -cf - configure Makefile.in cli commands proto nbdcli.1) |
+        --exclude='tests/*.log' -cf - configure Makefile.in cli commands output proto nbdcli.1) |
         tar -C "$src" -xf -
     (cd "$src" && ./configure && make -j2 nbdcli) > "$tmp/build.log" 2>&1 ||
         { _show "$tmp/build.log"; fail "plain build failed"; }
