@@ -269,16 +269,31 @@ wait_for_port ()
     fail "wait_for_port: nothing listens on port $port after ${t}s"
 }
 
-# wait_for_socket PATH [TIMEOUT]: wait until the Unix socket PATH
-# exists (default 10 s); the test fails on timeout.
+# _socket_listening PATH: does a socket listen on the Unix socket PATH?
+# The file appears at bind(), before listen(): a client connecting in
+# between is refused.  Read from /proc/net/unix (flag __SO_ACCEPTCON,
+# 00010000), so that nothing connects to the server.  A socket bound
+# under another name and renamed (the hostile server does that, to
+# appear only once it listens) is not listed under PATH: then, and where
+# /proc/net/unix cannot be read, the file is taken as enough.
+_socket_listening ()
+{
+    [ -S "$1" ] || return 1
+    [ -r /proc/net/unix ] || return 0
+    awk -v p="$1" '$NF == p { if ($4 == "00010000") l = 1; else b = 1 }
+                   END { exit !(l || !b) }' /proc/net/unix
+}
+
+# wait_for_socket PATH [TIMEOUT]: wait until something listens on the
+# Unix socket PATH (default 10 s); the test fails on timeout.
 wait_for_socket ()
 {
     local path=$1 t=${2:-10} i
     for (( i = 0; i < t * 10; i++ )); do
-        [ -S "$path" ] && return 0
+        _socket_listening "$path" && return 0
         sleep 0.1
     done
-    fail "wait_for_socket: no socket $path after ${t}s"
+    fail "wait_for_socket: nothing listens on $path after ${t}s"
 }
 
 # wait_for_file PATH [TIMEOUT]: the same for a file (e.g. a pid file).
