@@ -2976,7 +2976,14 @@ run_check (struct session *user, struct args *a, int first_id)
                           a->argv[i]);
     if (nbd_parse_target (a->argv[i], &t, err, sizeof err) == -1)
       return usage_error ("%s", err);
-    add_target (&tl, user, a->argv[i], &t);
+    {
+      /* Named as every other target is (the session's own, those of
+       * --targets): by the address, in one form.
+       */
+      char *d = nbd_target_describe (&t);
+      add_target (&tl, user, d, &t);
+      free (d);
+    }
     a->argv[i] = (char *) "";   /* not a probe id */
   }
   if (targets && read_targets_file (&tl, user, targets) != CMD_OK) {

@@ -96,6 +96,17 @@ printf '%s\n' "check unix" "check unix" "check [ nbdkit -s memory 2M ]" "check u
 diff "$tmp/want-order" "$tmp/order" || fail "fleet: blocks not in the order given"
 assert_grep -E "^check unix:$tmp/nbdkit.sock: TLS mode forced" "$tmp/fleet"
 assert_grep -E "^check unix:$tmp/no-such.sock: cannot probe the server: cannot connect" "$tmp/fleet"
+# Every target is named in one form, whether it came first, later on
+# the command line or from --targets.
+cat >"$tmp/two-args" <<EOT
+check unix:$tmp/nbdkit.sock
+check unix:$tmp/qemu.sock
+EOT
+"$NBDCLI" check --jobs 4 "nbds+unix:///?socket=$tmp/nbdkit.sock&tls-certificates=$pki" \
+    "nbd+unix:///?socket=$tmp/qemu.sock" >"$tmp/two" 2>&1 ||
+    { _show "$tmp/two"; fail "two targets: exit status $?"; }
+grep -E '^check ' "$tmp/two" | sed 's/: [A-Z].*//' | diff "$tmp/two-args" - ||
+    fail "two targets: not named in one form"
 # The summary table: a row per target.
 assert_grep -E '^target +TLS mode +pass +flag +warn +skip +error +time$' "$tmp/fleet"
 assert_grep -E "^unix:$tmp/no-such.sock +\(not reached\) +0 +0 +0 +0 +1 " "$tmp/fleet"
