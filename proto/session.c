@@ -701,7 +701,8 @@ static int
 do_tls (struct session *s)
 {
   if (tls_handshake (s) == -1) {
-    session_close (s, "TLS handshake failed");
+    session_close (s, s->err.kind == ERR_TLS_REJECTED
+                   ? "TLS credentials rejected" : "TLS handshake failed");
     return -1;
   }
   s->tls_up = true;
