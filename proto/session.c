@@ -128,7 +128,6 @@ session_free (struct session *s)
   nego_clear (&s->prev);
   tls_info_clear (&s->tlsinfo);
   tls_settings_clear (&s->cfg.tls);
-  tls_drop_ready (s);
   free (s->cfg.default_export);
   free (s->info_payload);
   free_strv (s->learned.exports, s->learned.nexports);

@@ -118,8 +118,6 @@ struct session {
   bool tls_unread;              /* nothing read since the handshake */
   bool reply_abandoned;         /* the user cancelled a wait for a reply */
   bool tls_client_cert;         /* we offered a client certificate */
-  struct tls_creds *tls_ready;  /* credentials loaded before STARTTLS,
-                                   for its handshake */
 
   /* What the last option got. */
   uint32_t last_option;
@@ -239,8 +237,6 @@ extern const char *phase_name (enum phase p);
 extern int tls_handshake (struct session *s);
 /* Loads the configured credentials without using them: 0 or -1. */
 extern int tls_check_credentials (struct session *s);
-/* Frees the credentials tls_check_credentials kept. */
-extern void tls_drop_ready (struct session *s);
 extern void tls_info_clear (struct tls_info *i);
 extern void tls_settings_clear (struct tls_settings *t);
 extern void tls_settings_copy (struct tls_settings *to,

@@ -75,18 +75,36 @@ file_exists (const char *dir, const char *name, char *out, size_t outlen)
   return stat (out, &st) == 0;
 }
 
-/* Where the trust came from, for a verification failure's cause: set
- * by load_credentials.  CA_FILE is DIR/ca-cert.pem (loaded or not).
- */
-/* Per thread: sessions in several threads (a parallel audit) each load
- * their own credentials.
- */
-static _Thread_local enum {
+/* Where the trust came from, for a verification failure's cause. */
+enum ca_source {
   CA_SYSTEM_NO_CREDS,           /* no --tls-certificates: system CAs */
   CA_SYSTEM_NO_FILE,            /* DIR without ca-cert.pem: system CAs */
-  CA_FILE,                      /* DIR/ca-cert.pem */
-} ca_source;
-static _Thread_local char ca_path[4096];
+  CA_FILE,                      /* DIR/ca-cert.pem (loaded or not) */
+};
+
+/* The stamp of a file credentials were loaded from: a file whose
+ * identity, size or modification time changes is loaded again.
+ */
+struct stamp {
+  bool exists;
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtime;
+};
+
+/* Loaded credentials, shared (see load_credentials). */
+struct tls_creds {
+  struct tls_creds *next;
+  unsigned refs;                /* sessions using it, +1 while cached */
+  char *key;
+  struct stamp stamps[3];
+  gnutls_certificate_credentials_t x;
+  gnutls_psk_client_credentials_t p;
+  bool client_cert;             /* a client certificate is offered */
+  enum ca_source ca_source;
+  char ca_path[4096];           /* DIR/ca-cert.pem, with a DIR */
+};
 
 /* The advice after every verification failure: the credentials first,
  * turning verification off last, with its risk.
@@ -152,7 +170,7 @@ utc_date (time_t t, char *buf, size_t len)
  */
 static char *
 describe_verify_failure (gnutls_session_t g, unsigned status,
-                         const char *host)
+                         const char *host, const struct tls_creds *c)
 {
   const gnutls_datum_t *peers;
   unsigned npeers = 0;
@@ -176,17 +194,17 @@ describe_verify_failure (gnutls_session_t g, unsigned status,
               date);
   }
   else if (status & (GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA)) {
-    if (ca_source == CA_SYSTEM_NO_CREDS)
+    if (c->ca_source == CA_SYSTEM_NO_CREDS)
       snprintf (cause, sizeof cause, "its issuer is unknown: no CA "
                 "certificate was given, so only the system's trusted CAs "
                 "were asked, and none of them signed it");
-    else if (ca_source == CA_SYSTEM_NO_FILE)
+    else if (c->ca_source == CA_SYSTEM_NO_FILE)
       snprintf (cause, sizeof cause, "no CA certificate: %s does not exist "
                 "(the system's trusted CAs were asked instead, and none of "
-                "them signed it)", ca_path);
+                "them signed it)", c->ca_path);
     else
       snprintf (cause, sizeof cause, "it was not signed by the CA in %s",
-                ca_path);
+                c->ca_path);
   }
   else if ((status & GNUTLS_CERT_UNEXPECTED_OWNER) && crt) {
     cert_names (crt, names, sizeof names);
@@ -421,14 +439,15 @@ key_matches_cert (struct session *s, const char *cert, const char *keyf)
   return ret;
 }
 
-/* Loads the credentials the session's settings name into *XCRED or
- * *PCRED (one of them), reporting what is wrong.  Returns 0 or -1.
+/* Loads the credentials the session's settings name into C (C->x or
+ * C->p, and where the trust comes from), reporting what is wrong.
+ * Returns 0 or -1.
  */
 static int
-load_files (struct session *s,
-            gnutls_certificate_credentials_t *xcred,
-            gnutls_psk_client_credentials_t *pcred)
+load_files (struct session *s, struct tls_creds *c)
 {
+  gnutls_certificate_credentials_t *xcred = &c->x;
+  gnutls_psk_client_credentials_t *pcred = &c->p;
   const char *psk_file = s->cfg.tls.psk_file ? s->cfg.tls.psk_file
     : s->target.tls_psk_file;
   const char *certs = s->cfg.tls.certificates ? s->cfg.tls.certificates
@@ -438,9 +457,9 @@ load_files (struct session *s,
 
   *xcred = NULL;
   *pcred = NULL;
-  s->tls_client_cert = false;
-  ca_source = CA_SYSTEM_NO_CREDS;
-  ca_path[0] = '\0';
+  c->client_cert = false;
+  c->ca_source = CA_SYSTEM_NO_CREDS;
+  c->ca_path[0] = '\0';
   if (psk_file && *psk_file && certs && *certs) {
     ev_error (s, ERR_TLS_CREDENTIALS, "starttls: both a PSK keys file (%s) and a certificate "
               "directory (%s) are given: TLS uses one or the other; keep "
@@ -488,9 +507,9 @@ load_files (struct session *s,
       ev_error (s, ERR_TLS_CREDENTIALS, "starttls: %s: not a directory of certificates", certs);
       goto err;
     }
-    snprintf (ca_path, sizeof ca_path, "%s/ca-cert.pem", certs);
+    snprintf (c->ca_path, sizeof c->ca_path, "%s/ca-cert.pem", certs);
     if (file_exists (certs, "ca-cert.pem", path, sizeof path)) {
-      ca_source = CA_FILE;
+      c->ca_source = CA_FILE;
       r = gnutls_certificate_set_x509_trust_file (*xcred, path,
                                                   GNUTLS_X509_FMT_PEM);
       if (r <= 0) {
@@ -502,7 +521,7 @@ load_files (struct session *s,
       }
     }
     else {
-      ca_source = CA_SYSTEM_NO_FILE;
+      c->ca_source = CA_SYSTEM_NO_FILE;
       gnutls_certificate_set_x509_system_trust (*xcred);
     }
     have_cert = file_exists (certs, "client-cert.pem", cert, sizeof cert);
@@ -529,7 +548,7 @@ load_files (struct session *s,
                   "cannot be used: %s", cert, keyf, gnutls_strerror (r));
         goto err;
       }
-      s->tls_client_cert = true;
+      c->client_cert = true;
     }
   }
   else
@@ -553,27 +572,6 @@ load_files (struct session *s,
  * CACHE_MAX unused entries are kept.
  */
 #define CACHE_MAX 16
-
-struct stamp {
-  bool exists;
-  dev_t dev;
-  ino_t ino;
-  off_t size;
-  struct timespec mtime;
-};
-
-struct tls_creds {
-  struct tls_creds *next;
-  unsigned refs;                /* sessions using it, +1 while cached */
-  bool cached;
-  char *key;
-  struct stamp stamps[3];
-  gnutls_certificate_credentials_t x;
-  gnutls_psk_client_credentials_t p;
-  bool client_cert;
-  int ca_source;
-  char ca_path[4096];
-};
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tls_creds *cache;
@@ -679,7 +677,6 @@ cache_trim (const char *key, struct tls_creds **dead)
       drop = true;
     if (drop) {
       *pp = c->next;
-      c->cached = false;
       if (--c->refs == 0) {
         c->next = *dead;
         *dead = c;
@@ -699,7 +696,6 @@ tls_creds_cache_clear (void)
   while (cache) {
     c = cache;
     cache = c->next;
-    c->cached = false;
     if (--c->refs == 0) {
       c->next = dead;
       dead = c;
@@ -739,29 +735,19 @@ load_credentials (struct session *s)
   if (c) {
     free (key);
     s->tls_client_cert = c->client_cert;
-    ca_source = c->ca_source;
-    snprintf (ca_path, sizeof ca_path, "%s", c->ca_path);
     return c;
   }
 
-  c = calloc (1, sizeof *c);
-  if (!c) {
-    free (key);
-    ev_error (s, ERR_TLS_CREDENTIALS, "starttls: out of memory");
-    return NULL;
-  }
-  if (load_files (s, &c->x, &c->p) == -1) {
+  c = xcalloc (1, sizeof *c);
+  if (load_files (s, c) == -1) {
     free (key);
     free (c);
     return NULL;
   }
+  s->tls_client_cert = c->client_cert;
   c->key = key;
   memcpy (c->stamps, stamps, sizeof c->stamps);
-  c->client_cert = s->tls_client_cert;
-  c->ca_source = ca_source;
-  snprintf (c->ca_path, sizeof c->ca_path, "%s", ca_path);
   c->refs = 2;                  /* the caller's and the cache's */
-  c->cached = true;
   pthread_mutex_lock (&cache_lock);
   cache_trim (key, &dead);
   c->next = cache;
@@ -775,23 +761,16 @@ load_credentials (struct session *s)
   return c;
 }
 
-/* Credentials loaded by tls_check_credentials are kept on the session
- * for the handshake that follows the ACK (loading them is the costly
- * part); each session has its own, so sessions can run side by side.
+/* Loads the credentials, reporting what is wrong, before STARTTLS is
+ * sent; the handshake after its ACK finds them in the cache.
  */
-void
-tls_drop_ready (struct session *s)
-{
-  tls_creds_release (s->tls_ready);
-  s->tls_ready = NULL;
-}
-
 int
 tls_check_credentials (struct session *s)
 {
-  tls_drop_ready (s);
-  s->tls_ready = load_credentials (s);
-  return s->tls_ready ? 0 : -1;
+  struct tls_creds *c = load_credentials (s);
+
+  tls_creds_release (c);
+  return c ? 0 : -1;
 }
 
 /* GnuTLS's own key log function (it honours SSLKEYLOGFILE). */
@@ -835,9 +814,8 @@ tls_handshake (struct session *s)
     ev_error (s, ERR_TLS_HANDSHAKE, "starttls: gnutls_init: %s", gnutls_strerror (r));
     return -1;
   }
-  creds = s->tls_ready;
-  s->tls_ready = NULL;
-  if (!creds && !(creds = load_credentials (s)))
+  creds = load_credentials (s);
+  if (!creds)
     goto err;
   xcred = creds->x;
   pcred = creds->p;
@@ -884,7 +862,7 @@ tls_handshake (struct session *s)
         && gnutls_error_is_fatal (r)) {
       if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
         unsigned status = gnutls_session_get_verify_cert_status (g);
-        char *why = describe_verify_failure (g, status, host);
+        char *why = describe_verify_failure (g, status, host, creds);
         ev_error (s, ERR_TLS_VERIFY, "starttls: %s", why ? why
                   : "the server's certificate failed verification");
         free (why);
