@@ -201,12 +201,9 @@ start_bg ()
 # then KILL.
 kill_pid ()
 {
-    local pid=$1 i
+    local pid=$1
     kill "$pid" 2>/dev/null || return 0
-    for (( i = 0; i < 50; i++ )); do
-        _pid_alive "$pid" || break
-        sleep 0.1
-    done
+    wait_for_exit "$pid" 5 || :
     kill -9 "$pid" 2>/dev/null || :
     wait "$pid" 2>/dev/null
     return 0
@@ -222,6 +219,31 @@ _pid_alive ()
     stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
     stat=${stat##*) }
     [ "${stat%% *}" != Z ]
+}
+
+# wait_for_exit PID [TIMEOUT]: wait until PID no longer runs (default
+# 5 s); returns 1 if it still does.
+wait_for_exit ()
+{
+    local pid=$1 t=${2:-5} i
+    for (( i = 0; i < t * 10; i++ )); do
+        _pid_alive "$pid" || return 0
+        sleep 0.1
+    done
+    ! _pid_alive "$pid"
+}
+
+# wait_for_grep FILE PATTERN [TIMEOUT]: wait until grep finds PATTERN
+# (a basic regular expression) in FILE (default 10 s); returns 1 if it
+# does not.  The caller asserts, with what it expected.
+wait_for_grep ()
+{
+    local file=$1 pattern=$2 t=${3:-10} i
+    for (( i = 0; i < t * 10; i++ )); do
+        grep -q -e "$pattern" "$file" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 # free_port: print a TCP port on 127.0.0.1 that nothing listens on.

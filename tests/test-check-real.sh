@@ -242,13 +242,10 @@ if [ "$have_ns" = yes ]; then
     # child may not get to handle SIGTERM) and wait until they are gone.
     ns_reap ()
     {
-        local c i
+        local c
         for c in $(ns_children "$1"); do
             kill -KILL "$c" 2>/dev/null || :
-            for (( i = 0; i < 50; i++ )); do
-                _pid_alive "$c" || break
-                sleep 0.1
-            done
+            wait_for_exit "$c" 5 || :
         done
     }
     ns_stop ()

@@ -60,15 +60,11 @@ echo $((d + 2)) >"$tmp/hang-at"
 "$NBDCLI" -t 30 check --jobs 1 [ "$tmp/wrap" ] abort disc >"$tmp/int.out" 2>&1 &
 pid=$!
 cleanup_fn kill_pid "$pid"
-for (( i = 0; i < 100; i++ )); do
-    grep -q '^PASS ' "$tmp/int.out" && break
-    sleep 0.1
-done
+wait_for_grep "$tmp/int.out" '^PASS ' || :
 assert_grep '^PASS ' "$tmp/int.out"
 kill -INT "$pid"
 st=0
-for (( i = 0; i < 50; i++ )); do _pid_alive "$pid" || break; sleep 0.1; done
-_pid_alive "$pid" && fail "nbdcli check still runs 5 s after SIGINT"
+wait_for_exit "$pid" 5 || fail "nbdcli check still runs 5 s after SIGINT"
 wait "$pid" || st=$?
 cat "$tmp/int.out"
 [ "$st" = 130 ] || fail "exit status $st after SIGINT, expected 130"

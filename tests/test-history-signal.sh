@@ -44,7 +44,6 @@ EXP
     test -s "$hist" || fail "SIG$sig: no history file"
     grep -E "^echo( |\\\\040)mark-$sig\$" "$hist" || { _show "$hist"; fail "SIG$sig: the line is not in the history"; }
     pid=$(cat "$tmp/pid")
-    for (( i = 0; i < 50; i++ )); do _pid_alive "$pid" || break; sleep 0.1; done
-    _pid_alive "$pid" && fail "SIG$sig: the server $pid still runs"
+    wait_for_exit "$pid" 5 || fail "SIG$sig: the server $pid still runs"
     echo "ok: SIG$sig: history saved, server stopped"
 done

@@ -63,18 +63,11 @@ for sig in TERM HUP INT; do
     cli=$!
     cleanup_fn kill_pid "$cli"
     echo 'list; echo sig-ready' >&7
-    for (( i = 0; i < 100; i++ )); do
-        grep -q '^sig-ready' "$tmp/sig.out" && break
-        sleep 0.1
-    done
+    wait_for_grep "$tmp/sig.out" '^sig-ready' || :
     assert_grep '^sig-ready' "$tmp/sig.out"
     wait_for_file "$tmp/pid"
     kill -s "$sig" "$cli"
-    for (( i = 0; i < 50; i++ )); do
-        _pid_alive "$cli" || break
-        sleep 0.1
-    done
-    _pid_alive "$cli" && fail "nbdcli still runs after SIG$sig"
+    wait_for_exit "$cli" 5 || fail "nbdcli still runs after SIG$sig"
     st=0
     timeout 5 tail --pid="$cli" -f /dev/null || :
     wait "$cli" || st=$?

@@ -31,29 +31,14 @@ exec 7<>"$tmp/in"
 cpid=$!
 cleanup_fn kill_pid "$cpid"
 
-# waitfor STRING: STRING in the output, within 10 s.
-waitfor ()
-{
-    local i
-    for (( i = 0; i < 100; i++ )); do
-        grep -qF -- "$1" "$tmp/out" && return 0
-        sleep 0.1
-    done
-    _show "$tmp/out"
-    fail "no \"$1\" in nbdcli's output within 10 s"
-}
-
 echo 'starttls; go' >&7
-waitfor 'size 1048576'
+wait_for_grep "$tmp/out" 'size 1048576' ||
+    { _show "$tmp/out"; fail "no \"size 1048576\" in nbdcli's output within 10 s"; }
 cp "$tmp/pki-b/ca-cert.pem" "$tmp/creds/new"
 mv "$tmp/creds/new" "$tmp/creds/ca-cert.pem"
 echo "connect nbds+unix:///?socket=$tmp/b.sock; starttls; go" >&7
 exec 7>&-
-for (( i = 0; i < 100; i++ )); do
-    _pid_alive "$cpid" || break
-    sleep 0.1
-done
-_pid_alive "$cpid" && { _show "$tmp/out"; fail "nbdcli did not exit at the end of input"; }
+wait_for_exit "$cpid" 10 || { _show "$tmp/out"; fail "nbdcli did not exit at the end of input"; }
 st=0
 wait "$cpid" || st=$?
 [ "$st" = 0 ] || { _show "$tmp/out"; fail "nbdcli exited with status $st"; }
