@@ -788,26 +788,20 @@ reap_child (struct transport *t, int *child_status)
   int term_at = t->activated ? 0 : 200;
   bool sent = false;
 
-  for (i = 0; i < 300; i++) {
+  /* Up to 3 s (SIGTERM at TERM_AT), then SIGKILL and up to 1 s more. */
+  for (i = 0; i < 400; i++) {
     if (i == term_at) {
       kill (-t->child, SIGTERM);
       sent = true;
     }
+    if (i == 300)
+      kill (-t->child, SIGKILL);
     r = waitpid (t->child, &st, WNOHANG);
     if (r == t->child)
       goto done;
     if (r == -1)
       goto gone;
-    usleep (10000);
-  }
-  kill (-t->child, SIGKILL);
-  for (i = 0; i < 100; i++) {
-    r = waitpid (t->child, &st, WNOHANG);
-    if (r == t->child)
-      goto done;
-    if (r == -1)
-      goto gone;
-    usleep (10000);
+    sleep_ms (10);
   }
   goto gone;
  done:
