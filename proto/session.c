@@ -201,10 +201,7 @@ io_failed (struct session *s, enum io_status st, const char *what)
               "the client's credentials (%s)", what,
               st == IO_ERROR ? " (" : "", st == IO_ERROR ? s->t.err : "",
               st == IO_ERROR ? ")" : "",
-              s->tls_client_cert ? "check that the server trusts the client "
-              "certificate's CA" : "the server may require a client "
-              "certificate: put client-cert.pem and client-key.pem in the "
-              "certificates directory");
+              tls_rejection_advice (s));
     session_close (s, "TLS credentials rejected");
     return -1;
   }

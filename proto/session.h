@@ -237,6 +237,10 @@ extern const char *phase_name (enum phase p);
 extern int tls_handshake (struct session *s);
 /* Loads the configured credentials without using them: 0 or -1. */
 extern int tls_check_credentials (struct session *s);
+/* What to do when the server rejects the client's credentials (it
+ * ends the TLS session during or just after the handshake).
+ */
+extern const char *tls_rejection_advice (const struct session *s);
 extern void tls_info_clear (struct tls_info *i);
 extern void tls_settings_clear (struct tls_settings *t);
 extern void tls_settings_copy (struct tls_settings *to,

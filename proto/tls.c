@@ -773,6 +773,15 @@ tls_check_credentials (struct session *s)
   return c ? 0 : -1;
 }
 
+const char *
+tls_rejection_advice (const struct session *s)
+{
+  return s->tls_client_cert
+    ? "check that the server trusts the client certificate's CA"
+    : "the server may require a client certificate: put client-cert.pem "
+      "and client-key.pem in the certificates directory";
+}
+
 /* GnuTLS's own key log function (it honours SSLKEYLOGFILE). */
 static gnutls_keylog_func gnutls_keylog;
 
@@ -883,10 +892,7 @@ tls_handshake (struct session *s)
                   r == GNUTLS_E_FATAL_ALERT_RECEIVED
                   ? gnutls_alert_get_name (gnutls_alert_get (g)) : "",
                   r == GNUTLS_E_FATAL_ALERT_RECEIVED ? "\"" : "",
-                  s->tls_client_cert ? "check that the server trusts the "
-                  "client certificate's CA" : "the server may require a "
-                  "client certificate: put client-cert.pem and "
-                  "client-key.pem in the certificates directory");
+                  tls_rejection_advice (s));
       else if (r == GNUTLS_E_FATAL_ALERT_RECEIVED)
         ev_error (s, ERR_TLS_HANDSHAKE, "starttls: TLS handshake failed: the server sent the "
                   "alert \"%s\"",
