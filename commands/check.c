@@ -2367,7 +2367,7 @@ struct probe_result {
 /* One target's audit. */
 struct target_run {
   struct session *settings;     /* the user's settings, with this target */
-  const char *name;             /* as given */
+  const char *name;             /* its address (nbd_target_describe) */
   const char *export;           /* --export, or NULL */
   struct args *a;
   int first_id;
@@ -2662,8 +2662,12 @@ struct target_list {
   size_t n;
 };
 
+/* Adds target T (taken over), named by its address: every target in
+ * one form, whether it came from the session, the command line or
+ * --targets.
+ */
 static int
-add_target (struct target_list *tl, struct session *user, const char *name,
+add_target (struct target_list *tl, struct session *user,
             struct nbd_target *t)
 {
   struct target_run *tr;
@@ -2674,8 +2678,8 @@ add_target (struct target_list *tl, struct session *user, const char *name,
   tr->settings = xmalloc (sizeof *tr->settings);
   session_init (tr->settings);
   session_copy_settings (tr->settings, user);
+  tr->name = nbd_target_describe (t);
   session_set_target (tr->settings, t);
-  tr->name = xstrdup (name);
   return 0;
 }
 
@@ -2724,11 +2728,7 @@ read_targets_file (struct target_list *tl, struct session *user,
       fclose (fp);
       return usage_error ("--targets %s:%d: %s", file, lineno, err);
     }
-    {
-      char *d = nbd_target_describe (&t);
-      add_target (tl, user, d, &t);
-      free (d);
-    }
+    add_target (tl, user, &t);
   }
   fclose (fp);
   if (tl->n == 0)
@@ -2976,50 +2976,27 @@ run_check (struct session *user, struct args *a, int first_id)
                           a->argv[i]);
     if (nbd_parse_target (a->argv[i], &t, err, sizeof err) == -1)
       return usage_error ("%s", err);
-    {
-      /* Named as every other target is (the session's own, those of
-       * --targets): by the address, in one form.
-       */
-      char *d = nbd_target_describe (&t);
-      add_target (&tl, user, d, &t);
-      free (d);
-    }
+    add_target (&tl, user, &t);
     a->argv[i] = (char *) "";   /* not a probe id */
   }
   if (targets && read_targets_file (&tl, user, targets) != CMD_OK) {
     free_targets (&tl);
     return CMD_USAGE;
   }
-  if (tl.n > 0 && user->target.kind != TARGET_NONE) {
+  if (user->target.kind != TARGET_NONE) {
     /* The session's own target comes first. */
     struct nbd_target t;
-    char *d = nbd_target_describe (&user->target);
+    struct target_run own;
 
     nbd_target_copy (&t, &user->target);
-    tl.t = xrealloc (tl.t, (tl.n + 1) * sizeof *tl.t);
-    memmove (tl.t + 1, tl.t, tl.n * sizeof *tl.t);
-    {
-      struct target_list one = { 0 };
-      add_target (&one, user, d, &t);
-      tl.t[0] = one.t[0];
-      free (one.t);
-      tl.n++;
-    }
-    free (d);
+    add_target (&tl, user, &t);
+    own = tl.t[tl.n - 1];
+    memmove (tl.t + 1, tl.t, (tl.n - 1) * sizeof *tl.t);
+    tl.t[0] = own;
   }
-  if (tl.n == 0) {
-    if (user->target.kind == TARGET_NONE)
-      return cmd_error ("no target (use `connect TARGET' first, or nbdcli "
-                        "check TARGET)");
-    {
-      struct nbd_target t;
-      char *d = nbd_target_describe (&user->target);
-
-      nbd_target_copy (&t, &user->target);
-      add_target (&tl, user, d, &t);
-      free (d);
-    }
-  }
+  if (tl.n == 0)
+    return cmd_error ("no target (use `connect TARGET' first, or nbdcli "
+                      "check TARGET)");
   for (k = 0; k < tl.n; k++) {
     tl.t[k].export = e;
     tl.t[k].a = a;
