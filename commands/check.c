@@ -84,6 +84,9 @@ struct ctx {
   struct audit_record rec;      /* the engine's flags during the probe */
 };
 
+/* A probe waits at least this long for a reply (see audit_target). */
+#define WAIT_FLOOR_MS 500
+
 /* Replies other than reply types. */
 #define R_CLOSED (-1)
 #define R_FAIL (-2)
@@ -2484,6 +2487,7 @@ serves_two (const struct ctx *base, const struct session *settings)
     s2.cfg.timeout_ms = 100;
   if (s2.cfg.timeout_ms > base->wait_ms)
     s2.cfg.timeout_ms = base->wait_ms;
+  s2.cfg.setup_timeout_ms = s2.cfg.timeout_ms;
   ok = ok && session_connect (&s2) == 0;
   session_free (&s2);
   session_free (&s1);
@@ -2625,12 +2629,17 @@ audit_target (struct target_run *tr)
   snprintf (tr->mode, sizeof tr->mode, "%s", c.oldstyle ? "oldstyle"
             : !c.fixed ? "not fixed" : mode_names[c.mode]);
   /* Probes wait for a reply 20 times as long as the slowest reply of
-   * discovery took, at least a second, at most the timeout: a server
-   * that never answers costs about a second, not the whole timeout.
+   * discovery took, at least half a second, at most the timeout: a
+   * server that never answers costs half a second, not the whole
+   * timeout.  Connecting, the greeting and TLS handshakes are not
+   * replies to a probe: they keep the whole timeout, so a loaded
+   * machine's slow handshake is never mistaken for a silent server.
    */
-  c.wait_ms = c.slowest_ms * 20 < 1000 ? 1000 : (int) c.slowest_ms * 20;
+  c.wait_ms = c.slowest_ms * 20 < WAIT_FLOOR_MS ? WAIT_FLOOR_MS
+    : (int) c.slowest_ms * 20;
   if (c.wait_ms > audit.cfg.timeout_ms)
     c.wait_ms = audit.cfg.timeout_ms;
+  audit.cfg.setup_timeout_ms = audit.cfg.timeout_ms;
   audit.cfg.timeout_ms = c.wait_ms;
   print_header (tr->out, tr->json, &c, &audit);
   interrupted = run_probes (tr, &c);

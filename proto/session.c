@@ -221,9 +221,9 @@ io_failed (struct session *s, enum io_status st, const char *what)
   case IO_TIMEOUT:
     ev_error (s, ERR_TIMEOUT, "%s: no reply within %d %s (%zu bytes of the "
               "message arrived)", what,
-              s->cfg.timeout_ms % 1000 ? s->cfg.timeout_ms
-              : s->cfg.timeout_ms / 1000,
-              s->cfg.timeout_ms % 1000 ? "ms" : "s", s->t.got);
+              s->t.timeout_ms % 1000 ? s->t.timeout_ms
+              : s->t.timeout_ms / 1000,
+              s->t.timeout_ms % 1000 ? "ms" : "s", s->t.got);
     /* The stream may still be in sync if nothing arrived; the user can
      * go on waiting with another command or close.
      */
@@ -253,18 +253,31 @@ io_failed (struct session *s, enum io_status st, const char *what)
   return -1;
 }
 
+int
+session_setup_timeout (const struct session *s)
+{
+  return s->cfg.setup_timeout_ms > 0 ? s->cfg.setup_timeout_ms
+    : s->cfg.timeout_ms;
+}
+
 static enum io_status
-rd (struct session *s, void *buf, size_t n)
+rd_within (struct session *s, void *buf, size_t n, int timeout_ms)
 {
   enum io_status st;
 
-  s->t.timeout_ms = s->cfg.timeout_ms;
+  s->t.timeout_ms = timeout_ms;
   st = transport_read (&s->t, buf, n);
   /* The NBD stream as read (decrypted inside TLS), for captures. */
   ev_bytes (s, false, BYTES_STREAM, s->tls_up, buf, st == IO_OK ? n : s->t.got);
   if (st == IO_OK && n > 0)
     s->tls_unread = false;
   return st;
+}
+
+static enum io_status
+rd (struct session *s, void *buf, size_t n)
+{
+  return rd_within (s, buf, n, s->cfg.timeout_ms);
 }
 
 static enum io_status
@@ -366,7 +379,7 @@ session_connect (struct session *s)
   if (transport_is_open (&s->t))
     session_close (s, "reconnecting");
   reset_connection_state (s);
-  s->t.timeout_ms = s->cfg.timeout_ms;
+  s->t.timeout_ms = session_setup_timeout (s);
   desc = nbd_target_describe (&s->target);
   switch (s->target.kind) {
   case TARGET_TCP:
@@ -417,7 +430,7 @@ read_greeting (struct session *s)
   uint32_t cflags;
   uint8_t cf[4];
 
-  st = rd (s, g, 16);
+  st = rd_within (s, g, 16, session_setup_timeout (s));
   if (st != IO_OK)
     return io_failed (s, st, "greeting");
   switch (nbd_greeting_kind (g, 16)) {
@@ -437,7 +450,8 @@ read_greeting (struct session *s)
   case NBD_GREETING_OLDSTYLE: {
     struct nbd_oldstyle o;
 
-    st = rd (s, g + 16, NBD_OLDSTYLE_GREETING_LEN - 16);
+    st = rd_within (s, g + 16, NBD_OLDSTYLE_GREETING_LEN - 16,
+                    session_setup_timeout (s));
     if (st != IO_OK)
       return io_failed (s, st, "oldstyle greeting");
     nbd_decode_oldstyle (g, sizeof g, &o);
@@ -458,7 +472,7 @@ read_greeting (struct session *s)
   case NBD_GREETING_NEWSTYLE:
     break;
   }
-  st = rd (s, g + 16, 2);
+  st = rd_within (s, g + 16, 2, session_setup_timeout (s));
   if (st != IO_OK)
     return io_failed (s, st, "greeting");
   s->hs_flags = get_u16 (g + 16);
@@ -1301,6 +1315,7 @@ session_copy_settings (struct session *to, const struct session *from)
   struct session_settings *t = &to->cfg;
 
   t->timeout_ms = f->timeout_ms;
+  t->setup_timeout_ms = f->setup_timeout_ms;
   t->client_flags_override = f->client_flags_override;
   t->allow_plaintext = f->allow_plaintext;
   t->export_set_by_user = f->export_set_by_user;

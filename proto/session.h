@@ -67,6 +67,8 @@ struct tls_info {
 /* The user's settings: what the session is asked to do. */
 struct session_settings {
   int timeout_ms;               /* every wait on the server */
+  int setup_timeout_ms;         /* connecting, the greeting and a TLS
+                                 * handshake; 0: timeout_ms */
   int64_t client_flags_override; /* -1: derive from the greeting */
   struct tls_settings tls;
   bool allow_plaintext;         /* `set allow-plaintext on' */
@@ -232,6 +234,8 @@ extern void session_learn_export (struct session *s, const char *name);
 extern void session_learn_context (struct session *s, const char *name);
 
 extern const char *phase_name (enum phase p);
+/* How long connecting, the greeting and a TLS handshake may take. */
+extern int session_setup_timeout (const struct session *s);
 
 /* TLS (proto/tls.c). */
 extern int tls_handshake (struct session *s);

@@ -859,7 +859,8 @@ tls_handshake (struct session *s)
   gnutls_session_set_keylog_function (g, keylog);
   transport_tls_bind (&s->t, g);
   clock_gettime (CLOCK_MONOTONIC, &t0);
-  deadline = (int64_t) t0.tv_sec * 1000 + t0.tv_nsec / 1000000 + s->cfg.timeout_ms;
+  deadline = (int64_t) t0.tv_sec * 1000 + t0.tv_nsec / 1000000
+    + session_setup_timeout (s);
   for (;;) {
     struct pollfd pfd = { .fd = s->t.fd };
     int64_t now;
@@ -915,8 +916,8 @@ tls_handshake (struct session *s)
     clock_gettime (CLOCK_MONOTONIC, &t1);
     now = (int64_t) t1.tv_sec * 1000 + t1.tv_nsec / 1000000;
     if (now >= deadline) {
-      ev_error (s, ERR_TIMEOUT, "starttls: TLS handshake did not finish within %d s",
-                s->cfg.timeout_ms / 1000);
+      ev_error (s, ERR_TIMEOUT, "starttls: TLS handshake did not finish "
+                "within %d ms", session_setup_timeout (s));
       goto err;
     }
     pfd.events = gnutls_record_get_direction (g) ? POLLOUT : POLLIN;

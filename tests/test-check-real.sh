@@ -333,8 +333,8 @@ if [ "$have_ns" = yes ]; then
     # waits for 64 MiB of data that never come, never answering.  Spec,
     # NBD_OPT_STARTTLS: the client MUST NOT send data, and the server
     # SHOULD answer data with NBD_REP_ERR_INVALID.  The probe waits
-    # about a second (20 times the slowest reply of discovery, at least
-    # 1 s) and gives WARN with what was sent.
+    # 20 times the slowest reply of discovery, at least 500 ms, and
+    # gives WARN with what was sent.
     ns_starttls_payload ()
     {
         expect_row "$1" WARN starttls-payload 'no reply within [0-9]+ ms after STARTTLS with 4 bytes of data'
