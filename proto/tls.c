@@ -916,8 +916,11 @@ tls_handshake (struct session *s)
     clock_gettime (CLOCK_MONOTONIC, &t1);
     now = (int64_t) t1.tv_sec * 1000 + t1.tv_nsec / 1000000;
     if (now >= deadline) {
+      int ms = session_setup_timeout (s);
+
       ev_error (s, ERR_TIMEOUT, "starttls: TLS handshake did not finish "
-                "within %d ms", session_setup_timeout (s));
+                "within %d %s", ms % 1000 ? ms : ms / 1000,
+                ms % 1000 ? "ms" : "s");
       goto err;
     }
     pfd.events = gnutls_record_get_direction (g) ? POLLOUT : POLLIN;
