@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -69,6 +70,18 @@ struct fanout_sink {
 };
 extern struct nbd_sink fanout_sink (struct fanout_sink *f);
 extern void fanout_add (struct fanout_sink *f, struct nbd_sink s);
+
+/* Every event to INNER, one at a time: for sessions in several threads
+ * that share one display (a read split over several connections).  An
+ * event's lines stay together.
+ */
+struct locked_sink {
+  struct nbd_sink inner;
+  pthread_mutex_t lock;
+};
+extern struct nbd_sink locked_sink (struct locked_sink *l,
+                                    struct nbd_sink inner);
+extern void locked_sink_free (struct locked_sink *l);
 
 /* Captures (output/pcap.c): pcapng files for Wireshark.  PLAIN: the
  * NBD stream as nbdcli read and wrote it (decrypted); else the bytes as
@@ -220,6 +233,10 @@ struct display {
   struct fanout_sink fan;
 };
 extern void display_attach (struct display *d, struct session *s);
+/* Whether a recording, a capture, a key log or a replay is attached:
+ * they follow one connection at a time.
+ */
+extern bool display_has_evidence (const struct display *d);
 
 /* Human forms (output/format.c). */
 extern const char *human_size (uint64_t v, char *buf, size_t len);

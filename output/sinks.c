@@ -37,6 +37,31 @@ tee_event (void *ctx, const struct session *s, const struct nbd_event *ev)
     t->b.event (t->b.ctx, s, ev);
 }
 
+static void
+locked_event (void *ctx, const struct session *s, const struct nbd_event *ev)
+{
+  struct locked_sink *l = ctx;
+
+  pthread_mutex_lock (&l->lock);
+  if (l->inner.event)
+    l->inner.event (l->inner.ctx, s, ev);
+  pthread_mutex_unlock (&l->lock);
+}
+
+struct nbd_sink
+locked_sink (struct locked_sink *l, struct nbd_sink inner)
+{
+  l->inner = inner;
+  pthread_mutex_init (&l->lock, NULL);
+  return (struct nbd_sink) { .event = locked_event, .ctx = l };
+}
+
+void
+locked_sink_free (struct locked_sink *l)
+{
+  pthread_mutex_destroy (&l->lock);
+}
+
 struct nbd_sink
 tee_sink (struct tee_sink *t, struct nbd_sink a, struct nbd_sink b)
 {
@@ -97,6 +122,13 @@ audit_clear (struct audit_record *r)
   r->evidence[0] = '\0';
 }
 
+bool
+display_has_evidence (const struct display *d)
+{
+  return d->rec.fp || d->pcap.fp || d->pcap_plain.fp || d->keylog.fp
+    || d->replay;
+}
+
 void
 display_attach (struct display *d, struct session *s)
 {
@@ -113,6 +145,7 @@ display_attach (struct display *d, struct session *s)
                      trace_sink (&d->tr, fp, d->trace == 2));
   else
     show = text_sink (&d->text, fp, errfp, d->color);
+  s->sink_wants_bytes = d->pcap.fp || d->pcap_plain.fp;
   if (!d->rec.fp && !d->pcap.fp && !d->pcap_plain.fp && !d->keylog.fp) {
     s->sink = show;
     return;

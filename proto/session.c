@@ -130,6 +130,8 @@ session_free (struct session *s)
   tls_settings_clear (&s->cfg.tls);
   free (s->cfg.default_export);
   free (s->info_payload);
+  free (s->last_data.head);
+  s->last_data.head = NULL;
   free_strv (s->learned.exports, s->learned.nexports);
   free_strv (s->learned.contexts, s->learned.ncontexts);
 }
@@ -332,7 +334,7 @@ reset_connection_state (struct session *s)
   s->next_cookie = 1;
   session_forget_inflight (s, false);
   s->nanswered = 0;
-  s->suspect.valid = false;
+  s->last_data.valid = false;
   s->nflags_conn = 0;
   s->noptions_conn = 0;
   s->connected_ms = 0;
@@ -1306,6 +1308,16 @@ session_clear_error (struct session *s)
 {
   s->err.kind = ERR_NONE;
   s->err.msg[0] = '\0';
+}
+
+void
+session_add_flags (struct session *to, const struct session *from)
+{
+  size_t i;
+
+  to->nflags += from->nflags;
+  for (i = 0; i < NFLAG_IDS; i++)
+    to->flag_counts[i] += from->flag_counts[i];
 }
 
 void

@@ -97,6 +97,8 @@ struct xwait;
 
 struct session {
   struct nbd_sink sink;         /* where events go; none: silent */
+  bool sink_wants_bytes;        /* the sink uses EV_BYTES (a capture):
+                                 * read data may not bypass memory */
   struct session_settings cfg;
   struct nbd_target target;     /* what `reconnect' connects to */
 
@@ -152,13 +154,17 @@ struct session {
   } answered[64];
   unsigned nanswered;           /* total, the ring holds the last 64 */
   struct xwait *wait;           /* the wait in progress, or NULL */
-  struct inner_suspect {        /* a reply magic seen inside data */
+  struct last_data {            /* the head of the last message's data
+                                 * while others were in flight: a reply
+                                 * header inside it explains bad framing */
     bool valid;
-    uint64_t outer_cookie, inner_cookie, pos, len;
-    uint16_t outer_type;
-    uint32_t inner_magic;
-    int outer_form;
-  } suspect;
+    uint8_t *head;              /* 64 KiB, allocated when
+                                 * first needed */
+    size_t n;
+    uint64_t cookie, len;
+    uint16_t type;
+    int form;
+  } last_data;
 
   struct learned_names learned;
 
@@ -222,6 +228,11 @@ extern void session_clear_error (struct session *s);
 /* Copies the user's settings and target of FROM into a fresh TO (for a
  * session of its own, such as an audit's).
  */
+/* Counts the flags FROM raised as raised by TO too (FROM was a helper
+ * connection of TO's, e.g. for a split read).
+ */
+extern void session_add_flags (struct session *to,
+                               const struct session *from);
 extern void session_copy_settings (struct session *to,
                                    const struct session *from);
 

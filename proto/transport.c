@@ -689,6 +689,170 @@ transport_read (struct transport *t, void *buf, size_t n)
   return IO_OK;
 }
 
+static void
+splice_pipe_close (struct transport *t)
+{
+  if (!t->splice_ready)
+    return;
+  close (t->splice_pipe[0]);
+  close (t->splice_pipe[1]);
+  t->splice_ready = false;
+}
+
+/* Writes N bytes from the splice pipe to OUT_FD at *POS (NULL: in
+ * order), advancing *POS; through a buffer where OUT_FD cannot take a
+ * splice.  0, or -1 with err set.
+ */
+static int
+splice_drain (struct transport *t, int out_fd, off_t **pos, size_t n)
+{
+  bool buffered = false;
+
+  while (n > 0) {
+    ssize_t w;
+
+    if (!buffered) {
+      loff_t o = *pos ? **pos : 0;
+
+      w = splice (t->splice_pipe[0], NULL, out_fd, *pos ? &o : NULL, n,
+                  SPLICE_F_MOVE);
+      if (w > 0) {
+        if (*pos)
+          **pos = o;
+        n -= w;
+        continue;
+      }
+      if (w == -1 && errno == EINTR)
+        continue;
+      if (w == -1 && errno == ESPIPE && *pos) {
+        *pos = NULL;            /* a pipe: in order */
+        continue;
+      }
+      if (w == -1 && errno == EAGAIN) {
+        struct pollfd pfd = { .fd = out_fd, .events = POLLOUT };
+        poll (&pfd, 1, 200);
+        continue;
+      }
+      if (w == -1 && (errno == EINVAL || errno == ENOSYS)) {
+        buffered = true;
+        continue;
+      }
+      snprintf (t->err, sizeof t->err, "%s",
+                w == 0 ? "no progress" : strerror (errno));
+      return -1;
+    }
+    else {
+      uint8_t buf[65536];
+      ssize_t r = read (t->splice_pipe[0], buf, n < sizeof buf ? n : sizeof buf);
+      size_t off = 0;
+
+      if (r == -1 && errno == EINTR)
+        continue;
+      if (r <= 0) {
+        snprintf (t->err, sizeof t->err, "reading the splice pipe: %s",
+                  r == 0 ? "end of file" : strerror (errno));
+        return -1;
+      }
+      while (off < (size_t) r) {
+        w = *pos ? pwrite (out_fd, buf + off, r - off, **pos)
+          : write (out_fd, buf + off, r - off);
+        if (w == -1 && errno == ESPIPE && *pos) {
+          *pos = NULL;
+          continue;
+        }
+        if (w == -1 && errno == EINTR)
+          continue;
+        if (w <= 0) {
+          snprintf (t->err, sizeof t->err, "%s",
+                    w == 0 ? "no progress" : strerror (errno));
+          return -1;
+        }
+        off += w;
+        if (*pos)
+          **pos += w;
+      }
+      n -= r;
+    }
+  }
+  return 0;
+}
+
+enum io_status
+transport_splice_to (struct transport *t, int out_fd, off_t pos, size_t n,
+                     bool *local, bool *unsupported)
+{
+  int64_t deadline = call_deadline (t);
+  off_t *at = &pos;
+
+  *local = *unsupported = false;
+  t->got = 0;
+  if (t->kind != TRANSPORT_FD || t->tls || t->fd < 0 || t->alt_fd >= 0
+      || t->no_splice) {
+    *unsupported = true;
+    return IO_ERROR;
+  }
+  if (t->deadline_ms && transport_now_ms () >= t->deadline_ms)
+    return IO_TIMEOUT;
+  if (!t->splice_ready) {
+    int cap;
+
+    if (pipe2 (t->splice_pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+      t->no_splice = true;
+      *unsupported = true;
+      return IO_ERROR;
+    }
+    /* A bigger pipe moves more per call; the default is 64 KiB. */
+    cap = fcntl (t->splice_pipe[1], F_SETPIPE_SZ, 1024 * 1024);
+    if (cap <= 0)
+      cap = fcntl (t->splice_pipe[1], F_GETPIPE_SZ);
+    t->splice_cap = cap > 0 ? (size_t) cap : 65536;
+    t->splice_ready = true;
+  }
+  while (t->got < n) {
+    size_t want = n - t->got < t->splice_cap ? n - t->got : t->splice_cap;
+    enum io_status why = IO_OK;
+    ssize_t r;
+
+    if (transport_interrupted) {
+      snprintf (t->err, sizeof t->err, "interrupted");
+      return IO_INTERRUPTED;
+    }
+    r = splice (t->fd, NULL, t->splice_pipe[1], NULL, want,
+                SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (r > 0) {
+      if (splice_drain (t, out_fd, &at, (size_t) r) == -1) {
+        /* What is left in the pipe belongs to no one now. */
+        splice_pipe_close (t);
+        *local = true;
+        return IO_ERROR;
+      }
+      t->got += r;
+      continue;
+    }
+    if (r == 0)
+      return t->got ? IO_SHORT : IO_EOF;
+    if (errno == EINTR)
+      continue;
+    if ((errno == EINVAL || errno == ENOSYS) && t->got == 0) {
+      t->no_splice = true;
+      *unsupported = true;
+      return IO_ERROR;
+    }
+    if (errno == ECONNRESET)
+      return t->got ? IO_SHORT : IO_EOF;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      snprintf (t->err, sizeof t->err, "splice: %s", strerror (errno));
+      return IO_ERROR;
+    }
+    r = wait_fd (t, POLLIN, deadline, &why);
+    if (r == 0)
+      return IO_TIMEOUT;
+    if (r < 0)
+      return why;
+  }
+  return IO_OK;
+}
+
 enum io_status
 transport_write (struct transport *t, const void *buf, size_t n)
 {
@@ -836,6 +1000,7 @@ transport_close (struct transport *t, bool send_bye, int *child_status)
   }
   tls_creds_release (t->tls_creds);
   t->tls_creds = NULL;
+  splice_pipe_close (t);
   if (t->fd >= 0) {
     close (t->fd);
     t->fd = -1;

@@ -57,6 +57,11 @@ struct transport {
   void (*tap) (void *ctx, bool sent, bool tls, const void *p, size_t n);
   void *tap_ctx;
   char err[256];                /* why the last call failed */
+  /* transport_splice_to's pipe, made when first needed. */
+  bool splice_ready;
+  bool no_splice;               /* splice(2) does not work here */
+  int splice_pipe[2];
+  size_t splice_cap;
   /* TRANSPORT_MEMORY: the server's whole byte stream, not copied (the
    * caller keeps it alive while the transport is open), then EOF.
    */
@@ -69,6 +74,17 @@ struct transport {
 };
 
 extern void transport_init (struct transport *t);
+/* Moves N bytes from a plain socket to OUT_FD, at POS (or in order,
+ * when OUT_FD cannot seek), without copying them through nbdcli's
+ * memory: splice(2) through a pipe.  Bounded like transport_read,
+ * which it otherwise matches.  *LOCAL: writing to OUT_FD failed (err
+ * says why; the stream is out of step).  *UNSUPPORTED: splice cannot
+ * be used here (TLS, a memory transport, or the kernel refuses);
+ * nothing was read.  The capture tap does not see these bytes.
+ */
+extern enum io_status transport_splice_to (struct transport *t, int out_fd,
+                                           off_t pos, size_t n,
+                                           bool *local, bool *unsupported);
 /* Milliseconds on the monotonic clock, for deadline_ms. */
 extern int64_t transport_now_ms (void);
 extern int transport_connect_tcp (struct transport *t, const char *host,

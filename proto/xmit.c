@@ -208,61 +208,121 @@ has_output (const struct inflight *e)
   return e->out_fd >= 0 || e->out_buf;
 }
 
-/* With several requests in flight, data is searched (its first 64 KiB)
- * for the header of a reply to another request in flight: a server
- * that sends one message inside another's data leaves the stream
- * unframable, and this is how the next message's bad magic is
- * explained.
+/* With several requests in flight, the head of each message's data
+ * (its first 64 KiB) is kept until the next message: a server that
+ * sends one reply inside another's data leaves the stream unframable,
+ * and when the next message has no reply magic the head is searched
+ * for the header of a reply to another request in flight, which
+ * explains it.  Searching only then keeps long transfers fast.
  */
 static void
-scan_inner (struct session *s, const struct inflight *e, int form,
-            const uint8_t *p, size_t k, uint64_t done, uint64_t len)
+keep_head (struct session *s, const struct inflight *e, int form,
+           const uint8_t *p, size_t k, uint64_t len)
+{
+  struct last_data *d = &s->last_data;
+
+  if (s->nflight < 2)
+    return;
+  if (!d->head)
+    d->head = xmalloc (SCAN_LIMIT);
+  d->n = k < SCAN_LIMIT ? k : SCAN_LIMIT;
+  memcpy (d->head, p, d->n);
+  d->cookie = e->cookie;
+  d->type = e->type;
+  d->form = form;
+  d->len = len;
+  d->valid = true;
+}
+
+/* The first header in D's head of a reply to a request in flight other
+ * than D's own; its position, or -1.
+ */
+static ssize_t
+inner_header (const struct session *s, const struct last_data *d)
 {
   size_t i;
 
-  if (s->suspect.valid || s->nflight < 2 || done >= SCAN_LIMIT)
-    return;
-  if (k > SCAN_LIMIT - done)
-    k = SCAN_LIMIT - done;
-  for (i = 0; i + 16 <= k; i++) {
+  for (i = 0; i + 16 <= d->n; i++) {
     uint32_t m;
     uint64_t c;
 
-    if (p[i] != 0x67 && p[i] != 0x66 && p[i] != 0x6e)
+    if (d->head[i] != 0x67 && d->head[i] != 0x66 && d->head[i] != 0x6e)
       continue;
-    m = get_u32 (p + i);
+    m = get_u32 (d->head + i);
     if (m != NBD_SIMPLE_REPLY_MAGIC && m != NBD_STRUCTURED_REPLY_MAGIC
         && m != NBD_EXTENDED_REPLY_MAGIC)
       continue;
-    c = get_u64 (p + i + 8);
-    if (c == e->cookie || !session_in_flight (s, c))
-      continue;
-    s->suspect.valid = true;
-    s->suspect.outer_cookie = e->cookie;
-    s->suspect.outer_type = e->type;
-    s->suspect.outer_form = form;
-    s->suspect.inner_cookie = c;
-    s->suspect.inner_magic = m;
-    s->suspect.pos = done + i;
-    s->suspect.len = len;
-    return;
+    c = get_u64 (d->head + i + 8);
+    if (c != d->cookie && session_in_flight (s, c))
+      return (ssize_t) i;
   }
+  return -1;
+}
+
+/* Moves N bytes of data at OFFSET from the socket straight to the
+ * request's file, never through nbdcli's memory (a long read into a
+ * file costs a copy less).  0, -1 (reported), or 1 when it cannot be
+ * done here (nothing was read).
+ */
+static int
+splice_data (struct session *s, const struct inflight *e, uint64_t offset,
+             uint64_t n)
+{
+  bool local, unsupported;
+  enum io_status io;
+
+  s->t.timeout_ms = s->cfg.timeout_ms;
+  io = transport_splice_to (&s->t, e->out_fd,
+                            (off_t) (e->out_base + (offset - e->offset)),
+                            n, &local, &unsupported);
+  if (io == IO_OK)
+    return 0;
+  if (unsupported)
+    return 1;
+  if (local) {
+    ev_error (s, ERR_LOCAL_IO, "writing read data: %s", s->t.err);
+    return -1;
+  }
+  return session_io_failed (s, io, "read data");
 }
 
 /* Reads LEN bytes of data at OFFSET, showing the first ones and sending
- * them to the request's output when KEEP, in bounded pieces.
+ * them to the request's output when KEEP, in bounded pieces.  Data for
+ * a file bypasses memory (splice_data) unless a capture wants every
+ * byte; with other requests in flight its head is read first
+ * (keep_head).
  */
 static int
 read_data (struct session *s, struct inflight *e, int form, uint64_t offset,
            uint64_t len, bool keep)
 {
-  uint8_t *buf = xmalloc (len < PIECE ? (len ? len : 1) : PIECE);
+  uint8_t *buf = NULL;
   uint64_t done = 0;
   enum io_status io;
   bool out = has_output (e);
+  bool direct = keep && e->out_fd >= 0 && !e->out_buf
+    && !s->sink_wants_bytes && !s->t.no_splice;
 
   while (done < len) {
     size_t k = len - done > PIECE ? PIECE : len - done;
+
+    if (direct && (done > 0 || s->nflight < 2)) {
+      int r = splice_data (s, e, offset + done, len - done);
+
+      if (r == -1) {
+        free (buf);
+        return -1;
+      }
+      if (r == 0) {
+        done = len;
+        break;
+      }
+      direct = false;
+    }
+    if (direct && k > SCAN_LIMIT)
+      k = SCAN_LIMIT;
+    if (!buf)
+      buf = xmalloc (len < PIECE ? len : PIECE);
     io = session_rd (s, buf, k);
     if (io != IO_OK) {
       free (buf);
@@ -270,7 +330,8 @@ read_data (struct session *s, struct inflight *e, int form, uint64_t offset,
     }
     if (done == 0 && (!out || !keep))
       ev_data (s, offset, buf, k < SHOWN ? k : SHOWN, len);
-    scan_inner (s, e, form, buf, k, done, len);
+    if (done == 0)
+      keep_head (s, e, form, buf, k, len);
     /* Only data within the request goes to the user's file. */
     if (keep && sink (s, e, offset + done, buf, k) == -1) {
       free (buf);
@@ -1025,26 +1086,27 @@ handle_chunk (struct session *s, const uint8_t *first4, bool ext)
  * data held the header of another reply in flight, that explains it.
  */
 static int
-bad_magic (struct session *s, const uint8_t *m,
-           const struct inner_suspect *was)
+bad_magic (struct session *s, const uint8_t *m, const struct last_data *was)
 {
   uint32_t magic = get_u32 (m);
+  ssize_t pos = was->valid ? inner_header (s, was) : -1;
 
-  if (was->valid) {
-    const char *inner = was->inner_magic == NBD_SIMPLE_REPLY_MAGIC
-      ? "simple reply" : was->inner_magic == NBD_STRUCTURED_REPLY_MAGIC
+  if (pos >= 0) {
+    uint32_t im = get_u32 (was->head + pos);
+    const char *inner = im == NBD_SIMPLE_REPLY_MAGIC
+      ? "simple reply" : im == NBD_STRUCTURED_REPLY_MAGIC
       ? "structured reply chunk" : "extended reply chunk";
     ev_flag (s, F_REPLY_INSIDE_REPLY,
              "the %" PRIu64 " bytes of data of the %s to cookie %" PRIu64
-             " (%s) hold, %" PRIu64 " bytes in, the header of a %s for "
+             " (%s) hold, %zd bytes in, the header of a %s for "
              "cookie %" PRIu64 ", which is in flight; the next message then "
              "starts with 0x%08" PRIx32 ", no reply magic: the server sent "
              "a reply inside another reply's data, which no client can "
              "frame (the data kept for cookie %" PRIu64 " is wrong)",
-             was->len, was->outer_form == 0 ? "simple reply"
-             : "OFFSET_DATA chunk", was->outer_cookie,
-             cmd_name (was->outer_type), was->pos, inner, was->inner_cookie,
-             magic, was->outer_cookie);
+             was->len, was->form == 0 ? "simple reply"
+             : "OFFSET_DATA chunk", was->cookie,
+             cmd_name (was->type), pos, inner,
+             get_u64 (was->head + pos + 8), magic, was->cookie);
   }
   else
     ev_flag (s, F_REPLY_MAGIC, "reply magic 0x%08" PRIx32, magic);
@@ -1059,9 +1121,9 @@ session_read_reply (struct session *s)
   uint8_t m[4];
   uint32_t magic;
   enum io_status io;
-  struct inner_suspect was = s->suspect;
+  struct last_data was = s->last_data;
 
-  s->suspect.valid = false;
+  s->last_data.valid = false;
   io = session_rd (s, m, 4);
   if (io != IO_OK) {
     size_t i;

@@ -89,7 +89,7 @@ cmp -s "$tmp/man-probes" "$tmp/man-probes-has" ||
 
 # 4. The engine raises catalogue ids only, each of them somewhere.
 grep -ohE "\bF_[A-Z0-9_]+\b" proto/session.c proto/xmit.c proto/tls.c \
-    proto/transport.c | grep -vxE 'F_(GETFL|SETFL|GETFD|SETFD|DUPFD|DUPFD_CLOEXEC|OK)' |
+    proto/transport.c | grep -vxE 'F_(GETFL|SETFL|GETFD|SETFD|DUPFD|DUPFD_CLOEXEC|OK|GETPIPE_SZ|SETPIPE_SZ)' |
     sort -u >"$tmp/used"
 cut -d' ' -f1 "$tmp/catalogue" | sort >"$tmp/enums"
 extra=$(comm -23 "$tmp/used" "$tmp/enums")
