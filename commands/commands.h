@@ -120,6 +120,13 @@ extern enum mc_verdict multi_conn_verdict (struct session *a,
                                            uint64_t offset, char *why,
                                            size_t whylen);
 extern const struct command multiconn_commands[];
+/* Another connection like S: the same target and settings, the same
+ * negotiation (STARTTLS, structured replies, extended headers) and GO
+ * for the same export, shown through the shell's display.  Connecting,
+ * the greeting and TLS take at most SETUP_TIMEOUT_MS (0: S's timeout).
+ * NULL when it does not reach transmission (reported).
+ */
+extern struct session *open_like (struct session *s, int setup_timeout_ms);
 
 /* Several connections in one shell: each its own session (model,
  * flags, requests in flight).  The first is the shell's own session,

@@ -115,12 +115,8 @@ multi_conn_verdict (struct session *a, struct session *b, uint64_t offset,
   return v;
 }
 
-/* A second connection like S: the same target and settings, the same
- * negotiation (STARTTLS, structured replies, extended headers) and GO
- * for the same export.
- */
-static struct session *
-open_like (struct session *s)
+struct session *
+open_like (struct session *s, int setup_timeout_ms)
 {
   struct session *n = xcalloc (1, sizeof *n);
   struct bytes p = { 0 };
@@ -128,6 +124,8 @@ open_like (struct session *s)
 
   session_init (n);
   session_copy_settings (n, s);
+  if (setup_timeout_ms > 0)
+    n->cfg.setup_timeout_ms = setup_timeout_ms;
   display_attach (&shell.disp, n);
   if (session_connect (n) == -1)
     goto fail;
@@ -200,7 +198,7 @@ do_multi_conn_check (struct session *s, struct args *a)
   else {
     fprintf (a->out, "multi-conn-check: opening a second connection like "
              "this one\n");
-    b = open_like (s);
+    b = open_like (s, 0);
     if (!b)
       return cmd_error ("could not open a second connection in "
                         "transmission");
@@ -210,7 +208,7 @@ do_multi_conn_check (struct session *s, struct args *a)
   if (temp) {
     session_disconnect (b);
     /* Flags raised on the helper connection count too. */
-    s->nflags += b->nflags;
+    session_add_flags (s, b);
     session_free (b);
     free (b);
   }

@@ -7,11 +7,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "events.h"
 #include "names.h"
 #include "nbd-proto.h"
 #include "commands.h"
@@ -216,18 +219,242 @@ check_split (struct session *s, struct args *a, uint64_t len, uint64_t *piece)
   return CMD_OK;
 }
 
+/* A split read, shared by the connections that carry it: each takes
+ * the next piece not yet sent, so the pieces keep their numbers (and,
+ * over several connections, their cookies) whatever connection sends
+ * them, and a slow connection takes fewer.
+ */
+struct read_job {
+  uint64_t off, len, piece, ntotal;
+  uint16_t flags;
+  FILE *out;
+  size_t depth;
+  bool cookies_set;             /* cookie = cookie_base + piece index */
+  uint64_t cookie_base;
+  _Atomic uint64_t next;        /* the next piece to send */
+  _Atomic bool stop;            /* a piece failed: send no more */
+};
+
+struct read_worker {
+  struct read_job *j;
+  struct session *s;
+  struct xfer x;
+  int ret;
+  pthread_t th;
+};
+
+/* Sends the job's pieces on W's connection, up to its depth in flight,
+ * and reads their replies, until the job has none left to send.
+ */
+static int
+read_pieces (struct read_worker *w)
+{
+  struct read_job *j = w->j;
+  struct session *s = w->s;
+  struct xfer *x = &w->x;
+  struct xreq r = { .type = NBD_CMD_READ, .flags = j->flags, .out = j->out };
+  bool more = true;
+  int ret = CMD_OK;
+
+  x->depth = j->depth;
+  x->ntotal = j->ntotal;
+  do {
+    while (more && !x->failed && !j->stop && x->count < x->depth
+           && s->phase == PHASE_TRANSMISSION) {
+      uint64_t i = j->next++, at;
+
+      if (i >= j->ntotal) {
+        more = false;
+        break;
+      }
+      at = i * j->piece;
+      r.offset = j->off + at;
+      r.length = j->len - at < j->piece ? j->len - at : j->piece;
+      r.out_base = at;
+      r.cookie_set = j->cookies_set;
+      r.cookie = j->cookie_base + i;
+      if (xfer_send (s, x, &r, i + 1) != CMD_OK) {
+        ret = CMD_FAILED;
+        break;
+      }
+    }
+    if (ret != CMD_OK || x->count == 0)
+      break;
+    if (xfer_reap (s, x) != CMD_OK)
+      ret = CMD_FAILED;
+    if (x->failed)
+      j->stop = true;
+  } while (ret == CMD_OK);
+  if (ret != CMD_OK)
+    j->stop = true;
+  return ret;
+}
+
+static void *
+read_thread (void *arg)
+{
+  struct read_worker *w = arg;
+
+  w->ret = read_pieces (w);
+  return NULL;
+}
+
+/* Connections for a split read: --connections N (1 to 16), else 4
+ * when the read is long (16 pieces or more).  More than one only where
+ * the connections surely see the same data: the server advertises
+ * NBD_FLAG_CAN_MULTI_CONN, the target is not a server command (a
+ * server each), the data goes to a file that can seek (not a pipe, not
+ * the screen), and no recording or capture is being made (they follow
+ * one connection).  When N was asked for and cannot be had, a note
+ * says why.
+ */
+#define CONNS_MAX 16
+#define CONNS_DEFAULT 4
+#define CONNS_MIN_PIECES 16
+#define CONNS_PIECE (512 * 1024)
+
+static int
+read_conns (struct session *s, struct args *a, const struct read_job *j,
+            bool seekable, size_t *n)
+{
+  const char *v = arg_opt (a, "--connections");
+  const char *why = NULL;
+  uint64_t want;
+
+  *n = 1;
+  if (v) {
+    if (parse_u64 (v, &want) == -1 || want < 1 || want > CONNS_MAX)
+      return usage_error ("--connections %s: a number from 1 to %d", v,
+                          CONNS_MAX);
+  }
+  else if (j->ntotal < CONNS_MIN_PIECES)
+    return CMD_OK;
+  else
+    want = CONNS_DEFAULT;
+  if (want == 1)
+    return CMD_OK;
+  if (!(s->cur.tflags & NBD_FLAG_CAN_MULTI_CONN))
+    why = "the server does not advertise NBD_FLAG_CAN_MULTI_CONN";
+  else if (s->target.kind == TARGET_CMD)
+    why = "the target is a server command, which starts a server for each "
+      "connection";
+  else if (s->oldstyle || !s->cur.export_name)
+    why = "this connection did not negotiate an export by name (oldstyle)";
+  else if (!j->out || !seekable)
+    why = "the data is not going to a file that can seek";
+  else if (display_has_evidence (&shell.disp))
+    why = "a recording or capture follows one connection";
+  if (why) {
+    if (v)
+      ev_note (s, "read on one connection: %s", why);
+    return CMD_OK;
+  }
+  if (want > j->ntotal)
+    want = j->ntotal;
+  *n = (size_t) want;
+  return CMD_OK;
+}
+
+/* Runs the job on S and on up to N - 1 more connections opened like it,
+ * one thread each; the display takes their events one at a time.
+ * Connections that cannot be opened quickly (a server that serves one
+ * client at a time gives the next no greeting) are done without.
+ */
+static int
+read_split (struct session *s, struct read_job *j, size_t n,
+            struct read_worker *w, size_t *nw)
+{
+  struct locked_sink lk;
+  struct nbd_sink saved = s->sink;
+  int setup = session_setup_timeout (s) < 2000 ? session_setup_timeout (s)
+    : 2000;
+  size_t i, k = 1;
+  int ret = CMD_OK;
+
+  j->cookies_set = true;
+  j->cookie_base = s->next_cookie;
+  ev_note (s, "read: %zu pieces on %zu connections (the server advertises "
+           "NBD_FLAG_CAN_MULTI_CONN): this one and %zu opened like it; "
+           "cookies %" PRIu64 " to %" PRIu64 " in piece order",
+           (size_t) j->ntotal, n, n - 1, j->cookie_base,
+           j->cookie_base + j->ntotal - 1);
+  w[0].s = s;
+  for (i = 1; i < n; i++) {
+    struct session *o = open_like (s, setup);
+
+    if (!o) {
+      ev_note (s, "read: connection %zu of %zu could not be opened: "
+               "reading on %zu", i + 1, n, k);
+      break;
+    }
+    w[k++].s = o;
+  }
+  *nw = k;
+  s->sink = locked_sink (&lk, saved);
+  for (i = 0; i < k; i++) {
+    w[i].j = j;
+    w[i].s->sink = s->sink;
+  }
+  for (i = 1; i < k; i++)
+    if (pthread_create (&w[i].th, NULL, read_thread, &w[i]) != 0) {
+      /* Its share is taken by the others. */
+      w[i].ret = CMD_OK;
+      w[i].th = 0;
+    }
+  w[0].ret = read_pieces (&w[0]);
+  for (i = 1; i < k; i++)
+    if (w[i].th)
+      pthread_join (w[i].th, NULL);
+  s->sink = saved;
+  locked_sink_free (&lk);
+  s->next_cookie = j->cookie_base + j->ntotal;
+  for (i = 1; i < k; i++) {
+    struct session *o = w[i].s;
+
+    o->sink = saved;
+    o->next_cookie = s->next_cookie++;  /* its DISC's, unused elsewhere */
+    if (o->phase == PHASE_TRANSMISSION)
+      session_disconnect (o);
+    session_add_flags (s, o);
+    session_free (o);
+    free (o);
+  }
+  for (i = 0; i < k; i++)
+    if (w[i].ret != CMD_OK)
+      ret = CMD_FAILED;
+  return ret;
+}
+
+/* The failure to report: the one at the lowest offset. */
+static int
+read_summary (const struct read_worker *w, size_t nw)
+{
+  const struct xfer *first = &w[0].x;
+  size_t i;
+
+  for (i = 1; i < nw; i++)
+    if (w[i].x.failed
+        && (!first->failed || w[i].x.fail_offset < first->fail_offset))
+      first = &w[i].x;
+  return xfer_summary (first);
+}
+
 static int
 do_read (struct session *s, struct args *a)
 {
-  uint64_t off, len, piece, done = 0, n = 0;
+  uint64_t off, len, piece;
   const char *out = arg_opt (a, "--out");
   struct xreq r = { .type = NBD_CMD_READ };
-  struct xfer x = { .head = 0 };
+  struct read_job j = { .off = 0 };
+  struct read_worker w[CONNS_MAX];
+  size_t nconn = 1, nw = 1;
+  bool seekable = false;
   FILE *fp = NULL;
   int ret = CMD_OK;
 
+  memset (w, 0, sizeof w);
   if (num_arg (a, 1, &off) || num_arg (a, 2, &len)
-      || cmd_flags (a, &r.flags) || xfer_depth (s, a, &x.depth))
+      || cmd_flags (a, &r.flags) || xfer_depth (s, a, &j.depth))
     return CMD_USAGE;
   if (check_bounds (s, a, off, len) != CMD_OK
       || check_split (s, a, len, &piece) != CMD_OK)
@@ -241,8 +468,9 @@ do_read (struct session *s, struct args *a)
       return cmd_error ("%s: %s", out, strerror (errno));
     r.out = fp;
     /* A pipe takes the data in order: one request at a time. */
-    if (lseek (fileno (fp), 0, SEEK_CUR) == -1 && errno == ESPIPE)
-      x.depth = 1;
+    seekable = !(lseek (fileno (fp), 0, SEEK_CUR) == -1 && errno == ESPIPE);
+    if (!seekable)
+      j.depth = 1;
   }
   if (arg_opt (a, "--async")) {
     r.offset = off;
@@ -252,29 +480,36 @@ do_read (struct session *s, struct args *a)
       fclose (fp);              /* the engine keeps its own descriptor */
     return ret;
   }
-  if (len == 0)
-    piece = 0;
-  x.ntotal = piece ? (len + piece - 1) / piece : 1;
-  do {
-    while (!x.failed && x.count < x.depth && (done < len || n == 0)
-           && s->phase == PHASE_TRANSMISSION) {
-      uint64_t k = len - done < piece ? len - done : piece;
-      r.offset = off + done;
-      r.length = k;
-      r.out_base = done;
-      if (xfer_send (s, &x, &r, ++n) != CMD_OK) {
-        ret = CMD_FAILED;
-        break;
-      }
-      done += k;
+  j.off = off;
+  j.len = len;
+  j.piece = len == 0 ? 1 : piece;
+  j.ntotal = len == 0 ? 1 : (len + piece - 1) / piece;
+  j.flags = r.flags;
+  j.out = fp;
+  if (read_conns (s, a, &j, seekable, &nconn) != CMD_OK) {
+    if (fp)
+      fclose (fp);
+    return CMD_USAGE;
+  }
+  if (nconn > 1) {
+    /* Smaller pieces over several connections: they share the work
+     * more evenly, and each piece stays in the CPU's cache on both
+     * sides (measured by scripts/bench: 512 KiB pieces read 1 GiB from
+     * nbdkit about a quarter faster than 4 MiB ones).
+     */
+    if (j.piece > CONNS_PIECE) {
+      j.piece = CONNS_PIECE;
+      j.ntotal = (len + j.piece - 1) / j.piece;
     }
-    if (ret != CMD_OK || x.count == 0)
-      break;
-    if (xfer_reap (s, &x) != CMD_OK)
-      ret = CMD_FAILED;
-  } while (ret == CMD_OK);
+    ret = read_split (s, &j, nconn, w, &nw);
+  }
+  else {
+    w[0].j = &j;
+    w[0].s = s;
+    ret = read_pieces (&w[0]);
+  }
   if (ret == CMD_OK)
-    ret = xfer_summary (&x);
+    ret = read_summary (w, nw);
   if (fp && fclose (fp) == EOF) {
     cmd_error ("%s: %s", out, strerror (errno));
     ret = CMD_FAILED;
@@ -570,7 +805,7 @@ const struct command xmit_commands[] = {
   {
     .name = "read",
     .args = "OFFSET LENGTH [--df] [--fua] [--out FILE] [--single] "
-            "[--inflight N] [--async] [--flags BITS]",
+            "[--inflight N] [--connections N] [--async] [--flags BITS]",
     .summary = "read from the export (NBD_CMD_READ)",
     .help = "Shows every reply part: a simple reply with its data, or structured\n"
             "chunks (OFFSET_DATA, OFFSET_HOLE, errors).  Data is shown as a hexdump\n"
@@ -586,11 +821,19 @@ const struct command xmit_commands[] = {
             "too).  A split read keeps up to N requests in flight (--inflight N,\n"
             "1 to 64, default 8); the data still lands in order in FILE (a pipe\n"
             "gets one request at a time).\n"
+            "A long read into a file (16 requests or more) is spread over 4\n"
+            "connections when the server advertises NBD_FLAG_CAN_MULTI_CONN:\n"
+            "this one and three opened like it (--connections N, 1 to 16; 1 keeps\n"
+            "to this one).  Each takes the next request not yet sent; cookies\n"
+            "follow the requests' order, and every connection's replies are\n"
+            "checked and shown.  A pipe, the screen, a server command and a\n"
+            "recording or capture keep to one connection.\n"
             "--async, or a trailing `&', sends one request without waiting: its\n"
             "cookie is shown, and its replies when they arrive (`wait' waits for\n"
             "them, `inflight' lists what is pending).  Every transmission command\n"
             "but disc takes --async and `&'.",
-    .opts = "--df --fua --out= --single --flags= --force --inflight= --async",
+    .opts = "--df --fua --out= --single --flags= --force --inflight= "
+            "--connections= --async",
     .flags = CMD_XMIT_PHASE,
     .min_args = 2,
     .max_args = 2,

@@ -50,7 +50,7 @@ check_complete '' "${all[@]}"
 check_complete 'info --' --all --block-size --description --help --name --request
 check_complete 'info --n' --name
 check_complete 'info --name --b' --block-size
-check_complete 'read --' --async --df --flags --force --fua --help --inflight --out --single
+check_complete 'read --' --async --connections --df --flags --force --fua --help --inflight --out --single
 
 # ---------------------------------------------------------------------
 # Settings: the ones `help set' documents.
