@@ -2503,7 +2503,7 @@ run_probes (struct target_run *tr, struct ctx *base)
 {
   struct pool pl = { .base = base, .settings = base->s, .tr = tr };
   pthread_t th[64];
-  int nth = 0, i;
+  int nth = 0, i, want;
   size_t k;
   bool interrupted = false;
 
@@ -2516,14 +2516,21 @@ run_probes (struct target_run *tr, struct ctx *base)
                tr->name);
     tr->jobs = 1;
   }
-  pl.running = tr->jobs < (int) tr->n ? tr->jobs : (int) tr->n;
-  if (pl.running > 64)
-    pl.running = 64;
-  if (tr->jobs > 1)
-    for (i = 0; i < pl.running; i++)
-      if (pthread_create (&th[nth], NULL, pool_worker, &pl) == 0)
-        nth++;
-  pl.running = nth;
+  want = tr->jobs < (int) tr->n ? tr->jobs : (int) tr->n;
+  if (want > 64)
+    want = 64;
+  /* Counted before they start: a worker that is done at once counts
+   * itself out, under the lock, and must find itself counted in.
+   */
+  if (tr->jobs <= 1)
+    want = 0;
+  pl.running = want;
+  for (i = 0; i < want; i++)
+    if (pthread_create (&th[nth], NULL, pool_worker, &pl) == 0)
+      nth++;
+  pthread_mutex_lock (&pl.lock);
+  pl.running -= want - nth;
+  pthread_mutex_unlock (&pl.lock);
 
   for (k = 0; k < tr->n; k++) {
     struct probe_result *r = &tr->res[k];
