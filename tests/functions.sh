@@ -100,6 +100,31 @@ requires_lineedit ()
     fi
 }
 
+# qemu_nbd_debian12: prints the path of Debian 12's qemu-nbd (7.2): the
+# one on PATH when it is 7.x, else the one scripts/install-deps
+# --modern unpacks beside the modern one; nothing when neither is there.
+qemu_nbd_debian12 ()
+{
+    local q=/opt/nbdcli/qemu-debian12/usr/bin/qemu-nbd
+    if qemu-nbd --version 2>/dev/null | head -n 1 | grep -q '^qemu-nbd 7\.'; then
+        command -v qemu-nbd
+    elif [ -x "$q" ] && "$q" --version >/dev/null 2>&1; then
+        echo "$q"
+    fi
+}
+
+# qemu_nbd_modern: prints the path of a qemu-nbd with extended headers
+# (8.2 or later) on PATH, or nothing.
+qemu_nbd_modern ()
+{
+    local v
+    v=$(qemu-nbd --version 2>/dev/null | awk 'NR == 1 { print $2 }')
+    case $v in
+    ''|[0-7].*|8.[01].*) ;;
+    *) command -v qemu-nbd ;;
+    esac
+}
+
 # assert_grep [GREP-OPTIONS...] PATTERN FILE: FILE must match; prints
 # FILE when it does not.  assert_not_grep: FILE must not match (a grep
 # error, e.g. a missing FILE, fails too).  A PATTERN that starts with

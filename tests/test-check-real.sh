@@ -209,6 +209,37 @@ if [ "$have_qemu" = yes ]; then
 fi
 
 # =====================================================================
+# Debian 12's qemu-nbd (7.2) with X.509, when the one above is a modern
+# one (scripts/install-deps --modern unpacks 7.2 beside it): the same
+# verdicts, but no extended headers, so their probes skip.
+q12=$(qemu_nbd_debian12)
+if [ -n "$q12" ] && ! [ "$q12" -ef "$(command -v qemu-nbd)" ]; then
+    start=$SECONDS
+    truncate -s 1M "$tmp/q12.img"
+    start_bg pid "$q12" --persistent \
+        --object "tls-creds-x509,id=tls0,endpoint=server,dir=$pki" \
+        --tls-creds tls0 -k "$tmp/q12.sock" -f raw "$tmp/q12.img" \
+        >"$tmp/q12.log" 2>&1
+    wait_for_socket "$tmp/q12.sock"
+    audit q12 0 check "nbds+unix:///?socket=$tmp/q12.sock&tls-certificates=$pki"
+    expect_mode "$out" forced
+    assert_grep -E '^check .*: TLS mode forced \(FORCEDTLS\), TLS usable; .*extended headers not offered$' "$out"
+    expect_rows "$out" PASS forced-list forced-info forced-go forced-sr \
+        forced-lmc forced-smc forced-eh forced-unknown starttls-twice \
+        starttls-plaintext tls-meta-after
+    for p in tls-reset-eh eh-sr-after eh-replies eh-block-status; do
+        expect_row "$out" SKIP "$p" '^the server does not offer extended headers$'
+    done
+    expect_set "$out" WARN forced-abort
+    expect_set "$out" FLAG
+    expect_set "$out" ERROR
+    kill_pid "$pid"
+    echo "qemu 7.2 audit: $((SECONDS - start)) s"
+elif [ -z "$q12" ] && [ "${CI:-}" = true ]; then
+    fail "CI: Debian 12's qemu-nbd is not beside the modern one (scripts/install-deps --modern)"
+fi
+
+# =====================================================================
 # nbd-server.  It has neither structured replies nor meta contexts
 # (3.24), so those probes are skipped.  With -d it serves one client,
 # so it daemonizes (-p pid file) and forks a child per connection.
