@@ -2,7 +2,8 @@
 # test-check-fleet.sh: the audit at fleet scale.
 #  1. Probes in parallel give the same output as one at a time, on
 #     nbdkit (TLS required), on qemu-nbd started without -e (one client
-#     at a time: detected, then one probe at a time), on nbd-server
+#     at a time: detected, then one probe at a time; the modern one and
+#     Debian 12's when both are there), on nbd-server
 #     (a child per client), and on the flawed server with a fault.
 #  2. Several targets in one run (the command line and --targets FILE,
 #     with a server command and an unreachable target): one block per
@@ -60,6 +61,15 @@ wait_for_socket "$tmp/qemu.sock"
 same qemu "nbd+unix:///?socket=$tmp/qemu.sock"
 assert_grep -F 'serves one connection at a time: its probes run one after another' "$tmp/qemu.err"
 assert_not_grep -E '^(FLAG|ERROR) ' "$tmp/qemu.8"
+# Debian 12's qemu-nbd too, when it is beside a modern one.
+q12=$(qemu_nbd_debian12)
+if [ -n "$q12" ] && ! [ "$q12" -ef "$(command -v qemu-nbd)" ]; then
+    start_bg q12pid "$q12" -k "$tmp/q12.sock" -f raw -t "$tmp/q.img"
+    wait_for_socket "$tmp/q12.sock"
+    same q12 "nbd+unix:///?socket=$tmp/q12.sock"
+    assert_grep -F 'serves one connection at a time: its probes run one after another' "$tmp/q12.err"
+    assert_not_grep -E '^(FLAG|ERROR) ' "$tmp/q12.8"
+fi
 
 # nbd-server: a child per client (its option-data evidence races its
 # own extra replies, so only the verdicts are compared).
