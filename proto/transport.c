@@ -639,6 +639,16 @@ call_deadline (const struct transport *t)
   return d;
 }
 
+/* Waits until the socket has input: IO_OK, or why it did not. */
+static enum io_status
+await_input (struct transport *t, int64_t deadline)
+{
+  enum io_status why = IO_OK;
+  int r = wait_fd (t, POLLIN, deadline, &why);
+
+  return r == 0 ? IO_TIMEOUT : r < 0 ? why : IO_OK;
+}
+
 enum io_status
 transport_read (struct transport *t, void *buf, size_t n)
 {
@@ -680,10 +690,7 @@ transport_read (struct transport *t, void *buf, size_t n)
       return t->got ? IO_SHORT : IO_EOF;
     if (!again)
       return IO_ERROR;
-    r = wait_fd (t, POLLIN, deadline, &why);
-    if (r == 0)
-      return IO_TIMEOUT;
-    if (r < 0)
+    if ((why = await_input (t, deadline)) != IO_OK)
       return why;
   }
   return IO_OK;
@@ -844,10 +851,7 @@ transport_splice_to (struct transport *t, int out_fd, off_t pos, size_t n,
       snprintf (t->err, sizeof t->err, "splice: %s", strerror (errno));
       return IO_ERROR;
     }
-    r = wait_fd (t, POLLIN, deadline, &why);
-    if (r == 0)
-      return IO_TIMEOUT;
-    if (r < 0)
+    if ((why = await_input (t, deadline)) != IO_OK)
       return why;
   }
   return IO_OK;
