@@ -357,8 +357,9 @@ read_conns (struct session *s, struct args *a, const struct read_job *j,
 
 /* Runs the job on S and on up to N - 1 more connections opened like it,
  * one thread each; the display takes their events one at a time.
- * Connections that cannot be opened quickly (a server that serves one
- * client at a time gives the next no greeting) are done without.
+ * Connections that cannot be opened quickly (a server that serves a
+ * few clients at a time gives the next no greeting) are done without:
+ * the first within 2 s, the others within 20 times what it took.
  */
 static int
 read_split (struct session *s, struct read_job *j, size_t n,
@@ -380,8 +381,20 @@ read_split (struct session *s, struct read_job *j, size_t n,
            j->cookie_base + j->ntotal - 1);
   w[0].s = s;
   for (i = 1; i < n; i++) {
+    int64_t t0 = transport_now_ms ();
     struct session *o = open_like (s, setup);
 
+    if (o && i == 1) {
+      /* The next ones may take 20 times as long as this one, at least
+       * 100 ms: a server that serves a limited number of clients at a
+       * time (qemu-nbd -e N) leaves one over its limit without a
+       * greeting, and that wait should be short.
+       */
+      int64_t took = transport_now_ms () - t0;
+
+      if (took * 20 < setup)
+        setup = took * 20 < 100 ? 100 : (int) (took * 20);
+    }
     if (!o) {
       ev_note (s, "read: connection %zu of %zu could not be opened: "
                "reading on %zu", i + 1, n, k);

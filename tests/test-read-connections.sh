@@ -7,7 +7,9 @@
 #     bytes at their offsets.  Likewise over TLS (nbds://, X.509).
 #  2. One connection, with a note saying why, when more were asked for
 #     but the server does not advertise multi-conn, the data goes to a
-#     pipe, the target is a server command, or a capture is made.
+#     pipe, the target is a server command, or a capture is made.  A
+#     server that limits its clients (qemu-nbd -e 2) gets what it can
+#     take, and the connection over the limit costs little.
 #  3. Flags raised on the extra connections count: the flawed server
 #     with multi-conn and a chunk outside every read flags each piece,
 #     and the exit status is 3.
@@ -103,6 +105,23 @@ session capture 0 "$uri" --pcap "$tmp/c.pcap" \
     -c "sr; go; read 0 64M --out /dev/null --connections 2"
 assert_grep -F 'read on one connection: a recording or capture follows one connection' "$out"
 [ "$(grep -c '^connected to' "$out")" = 1 ] || fail "opened more than one connection"
+
+# A server that serves two clients at a time (qemu-nbd -r -e 2, which
+# advertises multi-conn): the connection over its limit gets no
+# greeting, quickly, and the read goes on two.
+if qemu-nbd --version >/dev/null 2>&1; then
+    head -c 67108864 "$tmp/one.bin" >"$tmp/q.img"
+    start_bg qpid qemu-nbd -k "$tmp/q.sock" -f raw -r -e 2 -t "$tmp/q.img"
+    wait_for_socket "$tmp/q.sock"
+    session qemu2 0 "nbd+unix:///?socket=$tmp/q.sock" -c "sr; go; read 0 64M --out $tmp/q.bin"
+    assert_grep -F 'CAN_MULTI_CONN' "$out"
+    assert_grep -F 'read: connection 3 of 4 could not be opened: reading on 2' "$out"
+    assert_grep -E 'greeting: no reply within [0-9]+ m?s' "$out"
+    cmp "$tmp/q.bin" "$tmp/q.img" || fail "the read from qemu-nbd -e 2 differs"
+    kill_pid "$qpid"
+elif [ "${CI:-}" = true ]; then
+    fail "CI: qemu-nbd is not installed"
+fi
 
 # --- 3. Flags on the extra connections count.
 test -x "$FLAWED" || fail "no flawed server at $FLAWED"
