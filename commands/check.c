@@ -180,7 +180,7 @@ end_politely (struct ctx *c)
     c->rec.nflags = nflags;     /* a courtesy: it judges nothing */
   }
   if (transport_is_open (&s->t))
-    session_close (s, NULL);
+    session_hangup (s, NULL);
 }
 
 /* A fresh connection. */
@@ -204,7 +204,7 @@ fresh_connection (struct ctx *c, int64_t client_flags)
   if (s->phase != PHASE_OPTIONS) {
     add_evidence (c, "the server did not offer option haggling (%s)",
          s->oldstyle ? "oldstyle" : phase_name (s->phase));
-    session_close (s, NULL);
+    session_hangup (s, NULL);
     return -1;
   }
   return 0;
@@ -738,7 +738,7 @@ p_starttls_plaintext (struct ctx *c)
   add_evidence (c, "STARTTLS → ACK, plaintext option: %s",
        io == IO_EOF || io == IO_SHORT ? "the server closed"
        : io == IO_TIMEOUT ? "no plaintext answer" : "a TLS record");
-  session_close (c->s, NULL);
+  session_hangup (c->s, NULL);
   return V_PASS;
 }
 
@@ -780,7 +780,7 @@ forced_tls_refuses (struct ctx *c, uint32_t opt)
     c->s->cfg.no_auto_tls = false;
     add_evidence (c, "then STARTTLS: %s", reply_name (r));
     if (r == NBD_REP_ACK)
-      session_close (c->s, NULL);
+      session_hangup (c->s, NULL);
     if (r == R_FAIL)
       return no_reply (c, V_FLAG, "STARTTLS");
     if (r != NBD_REP_ACK)
@@ -1690,7 +1690,7 @@ p_forced_option_data (struct ctx *c)
   c->s->cfg.no_auto_tls = false;
   add_evidence (c, "then STARTTLS: %s", reply_name (r));
   if (r == NBD_REP_ACK) {
-    session_close (c->s, NULL);
+    session_hangup (c->s, NULL);
     return V_PASS;
   }
   if (r == R_FAIL)
@@ -2024,7 +2024,7 @@ discover (struct ctx *c, bool named)
     /* No options at all: only the greeting can be audited. */
     c->oldstyle = true;
     c->size = s->cur.size;
-    session_close (s, NULL);
+    session_hangup (s, NULL);
     c->measuring = false;
     return 0;
   }
@@ -2040,7 +2040,7 @@ discover (struct ctx *c, bool named)
       snprintf (c->tls_problem, sizeof c->tls_problem, "TLS was asked for, "
                 "but the server does not offer fixed newstyle, without "
                 "which there is no STARTTLS");
-    session_close (s, NULL);
+    session_hangup (s, NULL);
     c->measuring = false;
     return 0;
   }
@@ -2055,7 +2055,7 @@ discover (struct ctx *c, bool named)
   s->cfg.no_auto_tls = false;
   /* After an ACK the server expects a handshake: just close. */
   if (r == NBD_REP_ACK)
-    session_close (s, NULL);
+    session_hangup (s, NULL);
   else
     end_politely (c);
   /* A server that refuses STARTTLS is in NOTLS mode, whatever else it

@@ -216,7 +216,7 @@ do_disconnect (struct session *s, struct args *a)
 static int
 do_close (struct session *s, struct args *a)
 {
-  session_close (s, "closed by the user with nothing sent");
+  session_hangup (s, "closed by the user with nothing sent");
   return CMD_OK;
 }
 

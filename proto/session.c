@@ -121,7 +121,7 @@ void
 session_free (struct session *s)
 {
   if (transport_is_open (&s->t))
-    session_close (s, NULL);
+    session_hangup (s, NULL);
   session_forget_inflight (s, false);
   nbd_target_free (&s->target);
   nego_clear (&s->cur);
@@ -294,13 +294,18 @@ wr (struct session *s, const void *buf, size_t n)
   return st;
 }
 
-void
-session_close (struct session *s, const char *why)
+/* BY_US: nbdcli ends the connection (a server that went on running
+ * until then is stopped, and how it exits is no news: it races nbdcli's
+ * own close, so a socket-activated server's status is not asked for).
+ */
+static void
+close_conn (struct session *s, const char *why, bool by_us)
 {
-  int st;
+  int st = -1;
 
   session_forget_inflight (s, why != NULL);
-  transport_close (&s->t, s->tls_up, &st);
+  transport_close (&s->t, s->tls_up,
+                   by_us && s->t.activated ? NULL : &st);
   s->phase = PHASE_DISCONNECTED;
   s->tls_up = false;
   if (st != -1 && s->target.kind == TARGET_CMD) {
@@ -310,6 +315,18 @@ session_close (struct session *s, const char *why)
       ev_note (s, "server command killed by signal %d", WTERMSIG (st));
   }
   ev_closed (s, why);
+}
+
+void
+session_close (struct session *s, const char *why)
+{
+  close_conn (s, why, false);
+}
+
+void
+session_hangup (struct session *s, const char *why)
+{
+  close_conn (s, why, true);
 }
 
 static int read_greeting (struct session *s);
@@ -379,7 +396,7 @@ session_connect (struct session *s)
   int r;
 
   if (transport_is_open (&s->t))
-    session_close (s, "reconnecting");
+    session_hangup (s, "reconnecting");
   reset_connection_state (s);
   s->t.timeout_ms = session_setup_timeout (s);
   desc = nbd_target_describe (&s->target);
@@ -414,7 +431,7 @@ session_connect_memory (struct session *s, const uint8_t *server_bytes,
                         size_t len, struct bytes *sent)
 {
   if (transport_is_open (&s->t))
-    session_close (s, "reconnecting");
+    session_hangup (s, "reconnecting");
   reset_connection_state (s);
   transport_open_memory (&s->t, server_bytes, len, sent);
   ev_connected (s, "in-memory server bytes");
@@ -1021,7 +1038,7 @@ apply_final (struct session *s, struct exchange *x)
     break;
   case NBD_OPT_ABORT:
     if (s->last_reply == NBD_REP_ACK)
-      session_close (s, "aborted");
+      session_hangup (s, "aborted");
     break;
   default:
     break;
@@ -1046,7 +1063,7 @@ read_opt_reply (struct session *s, struct exchange *x, const char *what,
   if (st == IO_EOF && x->opt == NBD_OPT_ABORT) {
     ev_note (s, "the server closed the connection without the ACK "
              "(allowed: both sides should tolerate it)");
-    session_close (s, "aborted");
+    session_hangup (s, "aborted");
     return 0;
   }
   if (st != IO_OK)
@@ -1281,7 +1298,7 @@ session_disconnect (struct session *s)
     struct xresult res;
     return session_request (s, &r, &res);
   }
-  session_close (s, "disconnected");
+  session_hangup (s, "disconnected");
   return 0;
 }
 

@@ -193,8 +193,16 @@ extern int session_connect (struct session *s);
 extern int session_connect_memory (struct session *s,
                                    const uint8_t *server_bytes, size_t len,
                                    struct bytes *sent);
-/* Drops the socket with nothing sent. */
+/* Drops the socket with nothing sent: the connection failed or the
+ * server ended it.  A server command's exit status is reported.
+ */
 extern void session_close (struct session *s, const char *why);
+/* The same when nbdcli ends the connection of its own accord (after
+ * ABORT or DISC, to reconnect, at the end): a socket-activated server
+ * command is stopped without a word about its exit status, which would
+ * race nbdcli's own close (so recordings replay the same).
+ */
+extern void session_hangup (struct session *s, const char *why);
 /* NBD_OPT_ABORT in option haggling, NBD_CMD_DISC in transmission,
  * then closes.
  */

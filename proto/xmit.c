@@ -1301,7 +1301,7 @@ after_disc (struct session *s)
     ev_note (s, "the server did not close the connection within %d s "
              "of NBD_CMD_DISC", s->cfg.timeout_ms < 2000 ? s->cfg.timeout_ms / 1000
              : 2);
-  session_close (s, "disconnected (NBD_CMD_DISC)");
+  session_hangup (s, "disconnected (NBD_CMD_DISC)");
   return 0;
 }
 
