@@ -227,12 +227,16 @@ io_failed (struct session *s, enum io_status st, const char *what)
               : s->t.timeout_ms / 1000,
               s->t.timeout_ms % 1000 ? "ms" : "s", s->t.got);
     /* The stream may still be in sync if nothing arrived; the user can
-     * go on waiting with another command or close.
+     * go on waiting with another command or close.  A reply to an
+     * option that comes after the wait is a late reply, not a second
+     * one (no time limit binds a server): shown, not flagged.
      */
     if (s->t.got) {
       ev_note (s, "the framing is lost; closing the connection");
       session_close (s, "framing lost after a timeout");
     }
+    else if (s->phase == PHASE_OPTIONS)
+      s->reply_abandoned = true;
     break;
   case IO_INTERRUPTED:
     ev_error (s, ERR_INTERRUPTED, "%s: interrupted", what);
@@ -573,7 +577,9 @@ struct exchange {
   /* Before the option went out. */
   uint32_t prev_opt;            /* the option before this one */
   bool prev_answered;           /* ... got its final reply */
-  bool was_abandoned;           /* ... its wait was cancelled */
+  bool was_abandoned;           /* ... its wait ended without its final
+                                 * reply (cancelled, timed out) */
+  bool prev_done;               /* ... whose late final reply came since */
   bool go_after_info;           /* GO right after a successful INFO with
                                  * the same data */
   uint64_t info_size;
@@ -815,8 +821,11 @@ drain_unsolicited (struct session *s)
         return io_failed (s, st, "before sending the option");
       }
       ev_opt_reply (s, &hdr, p);
-      if (s->reply_abandoned)
-        ev_note (s, "a late reply to the option whose wait was cancelled");
+      if (s->reply_abandoned && hdr.option == s->last_option) {
+        ev_note (s, "a late reply to the option nbdcli stopped waiting for");
+        if (reply_is_final (hdr.option, hdr.type))
+          s->reply_abandoned = false;
+      }
       else
         ev_flag (s, s->have_last_reply && hdr.option == s->last_option
                  ? F_TWO_FINALS : F_UNSOLICITED_REPLY,
@@ -1099,19 +1108,28 @@ read_opt_reply (struct session *s, struct exchange *x, const char *what,
 }
 
 /* Is this reply a leftover of the option before (a late reply to a
- * cancelled wait, or a second final reply)?  Such a reply is shown and
- * judged, but not taken as an answer to this option.
+ * wait that ended, or a second final reply)?  Such a reply is shown and
+ * judged, but not taken as an answer to this option.  Options are
+ * answered in order: after a wait that ended without the final reply,
+ * replies echoing that option belong to it until its final one, even
+ * when this option is the same one.
  */
 static bool
-leftover_reply (struct session *s, const struct exchange *x,
+leftover_reply (struct session *s, struct exchange *x,
                 const struct nbd_opt_reply_hdr *hdr)
 {
-  if (hdr->option == x->opt || x->ours != 0 || hdr->option != x->prev_opt)
+  if (x->ours != 0 || hdr->option != x->prev_opt)
     return false;
-  if (x->was_abandoned) {
-    ev_note (s, "a late reply to the option whose wait was cancelled");
+  if (x->was_abandoned && !x->prev_done) {
+    ev_note (s, "a late reply to the option nbdcli stopped waiting for");
+    if (reply_is_final (x->prev_opt, hdr->type)) {
+      x->prev_done = true;
+      s->reply_abandoned = false;
+    }
     return true;
   }
+  if (hdr->option == x->opt)
+    return false;
   if (x->prev_answered
       && (hdr->type == NBD_REP_ACK || (hdr->type & NBD_REP_ERR_BIT))) {
     ev_flag (s, F_TWO_FINALS,

@@ -120,7 +120,8 @@ struct session {
   bool tls_refused;             /* the server refused STARTTLS */
   struct tls_info tlsinfo;
   bool tls_unread;              /* nothing read since the handshake */
-  bool reply_abandoned;         /* the user cancelled a wait for a reply */
+  bool reply_abandoned;         /* a wait for an option's reply ended
+                                 * (cancelled, or timed out) before it */
   bool tls_client_cert;         /* we offered a client certificate */
 
   /* What the last option got. */

@@ -320,6 +320,20 @@ def opt_stall(c):
 
 
 @scenario
+def opt_late(c):
+    """the ACK to the first option 1.5 s late, then every option answered"""
+    c.handshake()
+    opt, _ = c.read_option()
+    time.sleep(1.5)
+    c.reply(opt, REP_ACK)
+    while True:
+        opt, _ = c.read_option()
+        c.reply(opt, REP_ACK)
+        if opt == OPT_ABORT:
+            return
+
+
+@scenario
 def opt_close_mid_header(c):
     """7 bytes of an option reply header, then close"""
     c.handshake()
