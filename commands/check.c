@@ -9,6 +9,7 @@
 #include <config.h>
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <errno.h>
 #include <pthread.h>
@@ -65,7 +66,10 @@ struct ctx {
   char tls_problem[1500];       /* why TLS cannot be used, in words */
   bool measuring;               /* discovery: reply times are measured */
   int64_t slowest_ms;           /* the slowest reply seen in discovery */
+  _Atomic int64_t *seen_ms;     /* the slowest reply any probe of the
+                                 * audit has seen so far (shared) */
   int wait_ms;                  /* how long a probe waits for a reply */
+  int wait_max_ms;              /* ... at most (the audit's timeout) */
   char last_sent[64];           /* the probe's last option or request */
   bool malformed;               /* the probe sent something malformed on
                                  * purpose: a missing reply judges nothing */
@@ -183,11 +187,17 @@ end_politely (struct ctx *c)
     session_hangup (s, NULL);
 }
 
-/* A fresh connection. */
+static void took (struct ctx *c, int64_t t0);
+
+/* A fresh connection.  How long its greeting took counts for the waits
+ * after it (see pace): on a loaded machine a server command starts
+ * slowly, and its replies come slowly too.
+ */
 static int
 fresh_connection (struct ctx *c, int64_t client_flags)
 {
   struct session *s = c->s;
+  int64_t t0 = transport_now_ms ();
 
   s->cfg.client_flags_override = client_flags;
   s->cfg.no_auto_tls = false;
@@ -201,6 +211,7 @@ fresh_connection (struct ctx *c, int64_t client_flags)
     add_evidence (c, "cannot connect: %s", s->err.msg);
     return -1;
   }
+  took (c, t0);
   if (s->phase != PHASE_OPTIONS) {
     add_evidence (c, "the server did not offer option haggling (%s)",
          s->oldstyle ? "oldstyle" : phase_name (s->phase));
@@ -230,11 +241,50 @@ classify_failure (struct session *s)
   }
 }
 
+/* Before a probe's option or request: the wait for its reply is 20
+ * times the slowest reply seen so far, in discovery or by any probe of
+ * the audit, at least WAIT_FLOOR_MS and at most the audit's timeout.
+ * Probes in parallel on a loaded machine see slower replies, and every
+ * probe's wait grows with them: a reply that is only slow must not be
+ * taken for one that never comes.
+ */
+static void
+pace (struct ctx *c)
+{
+  int64_t seen = c->seen_ms ? *c->seen_ms : 0, w;
+
+  if (c->measuring || !c->seen_ms)
+    return;
+  if (seen < c->slowest_ms)
+    seen = c->slowest_ms;
+  w = seen * 20 < WAIT_FLOOR_MS ? WAIT_FLOOR_MS : seen * 20;
+  if (w > c->wait_max_ms)
+    w = c->wait_max_ms;
+  c->wait_ms = (int) w;
+  c->s->cfg.timeout_ms = (int) w;
+}
+
+/* After a reply came: how long it took counts for every wait after. */
+static void
+took (struct ctx *c, int64_t t0)
+{
+  int64_t t = transport_now_ms () - t0, old;
+
+  if (c->measuring && t > c->slowest_ms)
+    c->slowest_ms = t;
+  if (!c->seen_ms)
+    return;
+  old = *c->seen_ms;
+  while (t > old
+         && !atomic_compare_exchange_weak (c->seen_ms, &old, t))
+    ;
+}
+
 static int64_t
 send_option (struct ctx *c, uint32_t opt, const void *p, size_t len)
 {
   struct session *s = c->s;
-  int64_t t0 = transport_now_ms ();
+  int64_t t0;
   int r;
 
   if (s->phase != PHASE_OPTIONS)
@@ -242,9 +292,11 @@ send_option (struct ctx *c, uint32_t opt, const void *p, size_t len)
   session_clear_error (s);
   snprintf (c->last_sent, sizeof c->last_sent, "%s",
             nbd_name_or_unknown (nbd_opt_names, opt));
+  pace (c);
+  t0 = transport_now_ms ();
   r = session_option (s, opt, p, len, len);
-  if (c->measuring && r == 0 && transport_now_ms () - t0 > c->slowest_ms)
-    c->slowest_ms = transport_now_ms () - t0;
+  if (r == 0)
+    took (c, t0);
   if (r == -1)
     return classify_failure (s);
   if (s->phase == PHASE_DISCONNECTED && !s->have_last_reply)
@@ -320,10 +372,18 @@ send_request (struct ctx *c, uint16_t type, uint16_t flags, uint64_t off,
                     .length = len };
   if (c->s->phase != PHASE_TRANSMISSION)
     return -1;
+  int64_t t0;
+  int ret;
+
   session_clear_error (c->s);
   snprintf (c->last_sent, sizeof c->last_sent, "%s",
             nbd_name_or_unknown (nbd_cmd_names, type));
-  return session_request (c->s, &r, res);
+  pace (c);
+  t0 = transport_now_ms ();
+  ret = session_request (c->s, &r, res);
+  if (ret == 0)
+    took (c, t0);
+  return ret;
 }
 
 /* The length of a probe's request: 512 bytes, or the whole export when
@@ -1468,6 +1528,7 @@ p_readonly_write (struct ctx *c)
   if (c->s->cur.eh)
     r.flags |= NBD_CMD_FLAG_PAYLOAD_LEN;
   snprintf (c->last_sent, sizeof c->last_sent, "NBD_CMD_WRITE");
+  pace (c);
   if (session_request (c->s, &r, &res) == -1)
     return conclude (c, V_ERROR, "WRITE: %s", c->s->err.msg);
   if (!res.error)
@@ -2603,6 +2664,7 @@ audit_target (struct target_run *tr)
 {
   struct session audit;
   struct ctx c = { .s = &audit };
+  _Atomic int64_t seen;
   bool interrupted;
   double t0 = now_secs ();
   const char *e = tr->export;
@@ -2646,6 +2708,9 @@ audit_target (struct target_run *tr)
     : (int) c.slowest_ms * 20;
   if (c.wait_ms > audit.cfg.timeout_ms)
     c.wait_ms = audit.cfg.timeout_ms;
+  c.wait_max_ms = audit.cfg.timeout_ms;
+  seen = c.slowest_ms;
+  c.seen_ms = &seen;
   audit.cfg.setup_timeout_ms = audit.cfg.timeout_ms;
   audit.cfg.timeout_ms = c.wait_ms;
   print_header (tr->out, tr->json, &c, &audit);
