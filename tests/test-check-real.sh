@@ -364,7 +364,7 @@ if [ "$have_ns" = yes ]; then
     # waits for 64 MiB of data that never come, never answering.  Spec,
     # NBD_OPT_STARTTLS: the client MUST NOT send data, and the server
     # SHOULD answer data with NBD_REP_ERR_INVALID.  The probe waits
-    # 20 times the slowest reply of discovery, at least 500 ms, and
+    # 20 times the slowest reply seen so far, at least 500 ms, and
     # gives WARN with what was sent.
     ns_starttls_payload ()
     {
