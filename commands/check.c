@@ -88,7 +88,7 @@ struct ctx {
   struct audit_record rec;      /* the engine's flags during the probe */
 };
 
-/* A probe waits at least this long for a reply (see audit_target). */
+/* A probe waits at least this long for a reply (see reply_wait). */
 #define WAIT_FLOOR_MS 500
 
 /* Replies other than reply types. */
@@ -241,9 +241,19 @@ classify_failure (struct session *s)
   }
 }
 
-/* Before a probe's option or request: the wait for its reply is 20
- * times the slowest reply seen so far, in discovery or by any probe of
- * the audit, at least WAIT_FLOOR_MS and at most the audit's timeout.
+/* The wait for a probe's reply: 20 times the slowest reply (or server
+ * start) seen so far, at least WAIT_FLOOR_MS, at most MAX_MS.
+ */
+static int
+reply_wait (int64_t slowest, int max_ms)
+{
+  int64_t w = slowest * 20 < WAIT_FLOOR_MS ? WAIT_FLOOR_MS : slowest * 20;
+
+  return w > max_ms ? max_ms : (int) w;
+}
+
+/* Before a probe's option or request: its wait follows the slowest
+ * reply seen so far in discovery or by any probe of the audit (shared).
  * Probes in parallel on a loaded machine see slower replies, and every
  * probe's wait grows with them: a reply that is only slow must not be
  * taken for one that never comes.
@@ -251,17 +261,10 @@ classify_failure (struct session *s)
 static void
 pace (struct ctx *c)
 {
-  int64_t seen = c->seen_ms ? *c->seen_ms : 0, w;
-
   if (c->measuring || !c->seen_ms)
     return;
-  if (seen < c->slowest_ms)
-    seen = c->slowest_ms;
-  w = seen * 20 < WAIT_FLOOR_MS ? WAIT_FLOOR_MS : seen * 20;
-  if (w > c->wait_max_ms)
-    w = c->wait_max_ms;
-  c->wait_ms = (int) w;
-  c->s->cfg.timeout_ms = (int) w;
+  c->wait_ms = reply_wait (*c->seen_ms, c->wait_max_ms);
+  c->s->cfg.timeout_ms = c->wait_ms;
 }
 
 /* After a reply came: how long it took counts for every wait after. */
@@ -364,26 +367,34 @@ probe_connection (struct ctx *c)
   return 0;
 }
 
+/* Sends R and reads its whole reply, paced and timed like an option. */
+static int
+send_xreq (struct ctx *c, const struct xreq *r, struct xresult *res)
+{
+  int64_t t0;
+  int ret;
+
+  if (c->s->phase != PHASE_TRANSMISSION)
+    return -1;
+  session_clear_error (c->s);
+  snprintf (c->last_sent, sizeof c->last_sent, "%s",
+            nbd_name_or_unknown (nbd_cmd_names, r->type));
+  pace (c);
+  t0 = transport_now_ms ();
+  ret = session_request (c->s, r, res);
+  if (ret == 0)
+    took (c, t0);
+  return ret;
+}
+
 static int
 send_request (struct ctx *c, uint16_t type, uint16_t flags, uint64_t off,
          uint64_t len, struct xresult *res)
 {
   struct xreq r = { .type = type, .flags = flags, .offset = off,
                     .length = len };
-  if (c->s->phase != PHASE_TRANSMISSION)
-    return -1;
-  int64_t t0;
-  int ret;
 
-  session_clear_error (c->s);
-  snprintf (c->last_sent, sizeof c->last_sent, "%s",
-            nbd_name_or_unknown (nbd_cmd_names, type));
-  pace (c);
-  t0 = transport_now_ms ();
-  ret = session_request (c->s, &r, res);
-  if (ret == 0)
-    took (c, t0);
-  return ret;
+  return send_xreq (c, &r, res);
 }
 
 /* The length of a probe's request: 512 bytes, or the whole export when
@@ -1527,9 +1538,7 @@ p_readonly_write (struct ctx *c)
   r.payload_len = sizeof zero;
   if (c->s->cur.eh)
     r.flags |= NBD_CMD_FLAG_PAYLOAD_LEN;
-  snprintf (c->last_sent, sizeof c->last_sent, "NBD_CMD_WRITE");
-  pace (c);
-  if (session_request (c->s, &r, &res) == -1)
+  if (send_xreq (c, &r, &res) == -1)
     return conclude (c, V_ERROR, "WRITE: %s", c->s->err.msg);
   if (!res.error)
     return conclude (c, V_FLAG, "a WRITE to the read-only export "
@@ -2697,20 +2706,18 @@ audit_target (struct target_run *tr)
   tr->ran = true;
   snprintf (tr->mode, sizeof tr->mode, "%s", c.oldstyle ? "oldstyle"
             : !c.fixed ? "not fixed" : mode_names[c.mode]);
-  /* Probes wait for a reply 20 times as long as the slowest reply of
-   * discovery took, at least half a second, at most the timeout: a
-   * server that never answers costs half a second, not the whole
-   * timeout.  Connecting, the greeting and TLS handshakes are not
-   * replies to a probe: they keep the whole timeout, so a loaded
-   * machine's slow handshake is never mistaken for a silent server.
+  /* Probes wait for a reply 20 times as long as the slowest reply seen
+   * so far (discovery's, then any probe's: see pace), at least half a
+   * second, at most the timeout: a server that never answers costs
+   * half a second, not the whole timeout.  Connecting, the greeting
+   * and TLS handshakes are not replies to a probe: they keep the whole
+   * timeout, so a loaded machine's slow handshake is never mistaken
+   * for a silent server.
    */
-  c.wait_ms = c.slowest_ms * 20 < WAIT_FLOOR_MS ? WAIT_FLOOR_MS
-    : (int) c.slowest_ms * 20;
-  if (c.wait_ms > audit.cfg.timeout_ms)
-    c.wait_ms = audit.cfg.timeout_ms;
   c.wait_max_ms = audit.cfg.timeout_ms;
   seen = c.slowest_ms;
   c.seen_ms = &seen;
+  c.wait_ms = reply_wait (seen, c.wait_max_ms);
   audit.cfg.setup_timeout_ms = audit.cfg.timeout_ms;
   audit.cfg.timeout_ms = c.wait_ms;
   print_header (tr->out, tr->json, &c, &audit);

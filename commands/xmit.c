@@ -241,6 +241,7 @@ struct read_worker {
   struct xfer x;
   int ret;
   pthread_t th;
+  bool started;                 /* TH runs it */
 };
 
 /* Sends the job's pieces on W's connection, up to its depth in flight,
@@ -367,11 +368,12 @@ read_split (struct session *s, struct read_job *j, size_t n,
 {
   struct locked_sink lk;
   struct nbd_sink saved = s->sink;
-  int setup = session_setup_timeout (s) < 2000 ? session_setup_timeout (s)
-    : 2000;
+  int setup = session_setup_timeout (s);
   size_t i, k = 1;
   int ret = CMD_OK;
 
+  if (setup > 2000)
+    setup = 2000;
   j->cookies_set = true;
   j->cookie_base = s->next_cookie;
   ev_note (s, "read: %zu pieces on %zu connections (the server advertises "
@@ -408,15 +410,14 @@ read_split (struct session *s, struct read_job *j, size_t n,
     w[i].j = j;
     w[i].s->sink = s->sink;
   }
+  /* A connection whose thread does not start leaves its share to the
+   * others (its RET stays CMD_OK).
+   */
   for (i = 1; i < k; i++)
-    if (pthread_create (&w[i].th, NULL, read_thread, &w[i]) != 0) {
-      /* Its share is taken by the others. */
-      w[i].ret = CMD_OK;
-      w[i].th = 0;
-    }
+    w[i].started = pthread_create (&w[i].th, NULL, read_thread, &w[i]) == 0;
   w[0].ret = read_pieces (&w[0]);
   for (i = 1; i < k; i++)
-    if (w[i].th)
+    if (w[i].started)
       pthread_join (w[i].th, NULL);
   s->sink = saved;
   locked_sink_free (&lk);
